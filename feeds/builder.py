@@ -51,7 +51,8 @@ def _channel(fg: FeedGenerator, show: FeedShow, page: PageInfo | None) -> None:
     fg.title(xml_text(show.title).strip())
     fg.description(apple_description(show.description))
     # RSS <link> is whatever fg.link() set last, so rel="self" goes first and the website second.
-    fg.link(href=xml_url(show.feed_url), rel="self", type=RSS_MIME_TYPE)
+    self_url = page.url if page is not None and page.url else show.feed_url
+    fg.link(href=xml_url(self_url), rel="self", type=RSS_MIME_TYPE)
     fg.link(href=xml_url(show.link), rel="alternate")
     fg.language(xml_text(show.language))
     fg.generator(GENERATOR)

@@ -142,6 +142,7 @@ class PageInfo:
     last: str
     next: str | None = None
     previous: str | None = None
+    url: str | None = None  # this page's own URL for atom:link rel="self"; None keeps FeedShow.feed_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,8 @@ class FeedShow:
 
     def __post_init__(self) -> None:
         _require_aware(self.last_build_date, "FeedShow.last_build_date")
+        if not self.title.strip() or not self.description.strip():
+            raise ValueError("FeedShow needs a title and a description (RSS 2.0 requires both)")
         if not self.categories:
             raise ValueError("FeedShow needs at least one Apple category")
         for category, subcategory in self.categories:

@@ -286,6 +286,18 @@ def test_paged_feed_links_and_no_complete_marker() -> None:
     assert channel.find("fh:complete", NS) is None and channel.find("fh:archive", NS) is None
 
 
+def test_page_url_becomes_the_self_link() -> None:
+    page = PageInfo(first="https://ex.com/f", last="https://ex.com/f?page=3", url="https://ex.com/f?page=2")
+    channel = parse(build_feed(make_show(), [make_episode()], page=page))
+    links = {link.get("rel"): link.get("href") for link in channel.findall("atom:link", NS)}
+    assert links["self"] == "https://ex.com/f?page=2"
+
+
+def test_show_without_episodes_is_still_a_valid_feed() -> None:
+    channel = parse(build_feed(make_show(), []))
+    assert channel.findall("item") == [] and channel.findtext("title") == "Україна: тиждень 5"
+
+
 def test_first_page_has_no_previous_link() -> None:
     page = PageInfo(first="https://ex.com/f", last="https://ex.com/f?page=9", next="https://ex.com/f?page=2")
     channel = parse(build_feed(make_show(), [make_episode()], page=page))

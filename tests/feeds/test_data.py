@@ -19,6 +19,8 @@ NAIVE = datetime(2024, 3, 1, 9, 0)  # noqa: DTZ001 - refusing naive datetimes is
     "overrides",
     [
         {"last_build_date": NAIVE},
+        {"title": " "},
+        {"description": ""},
         {"categories": ()},
         {"categories": (("News", "Gossip"),)},
         {"categories": (("Новини", None),)},
