@@ -1,0 +1,273 @@
+"""Decide which renditions to make, as plain data (no ffmpeg runs here).
+
+Usage::
+
+    from episodes.media.plan import plan
+
+    p = plan(probe_result, MediaConfig())
+    [r.name for r in p.rungs]      # ["720p", "480p", "360p"] for a 1280×720 upload
+    [a.kind for a in p.audio]      # ["audio_mp3", "audio_aac", "audio_opus"] for an audio upload
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from .config import MediaConfig
+from .errors import MediaRejected
+from .probe import ProbeResult
+
+# Peak bitrate caps per rung (short side → maxrate, bit/s), in line with Apple's HLS authoring
+# spec 1.13 ladder for 30 fps; 50/60 fps rungs get 1.5×.
+_MAXRATE = {1080: 6_000_000, 720: 3_500_000, 480: 1_500_000, 360: 900_000}
+_TINY_MAXRATE = 600_000
+# H.264 levels as (name, max frame size in macroblocks, max macroblocks per second) from Annex A.
+_LEVELS = (
+    ("3.0", 1620, 40500),
+    ("3.1", 3600, 108000),
+    ("3.2", 5120, 216000),
+    ("4.0", 8192, 245760),
+    ("4.2", 8704, 522240),
+    ("5.1", 36864, 983040),
+    ("5.2", 36864, 2073600),
+)
+_COMMON_RATES = (15, 24, 25, 30, 48, 50, 60)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioEncode:
+    """One audio output file of the encode pass."""
+
+    kind: str
+    filename: str
+    encoder: str
+    muxer: str
+    bitrate: int
+    sample_rate: int
+    channels: int
+    mime: str
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class VideoRung:
+    """One H.264 rung: progressive MP4 ``filename`` and HLS variant ``name``."""
+
+    name: str
+    width: int
+    height: int
+    fps: Fraction
+    gop: int
+    level: str
+    crf: int
+    maxrate: int
+    bufsize: int
+    audio_bitrate: int
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePlan:
+    """Poster, thumbnail and storyboard sprite geometry (all even sizes)."""
+
+    poster_width: int
+    poster_height: int
+    thumb_width: int
+    thumb_height: int
+    poster_sample_fps: str
+    poster_candidates: int
+    tile_width: int
+    tile_height: int
+    tile_interval_s: int
+    tile_count: int
+    columns: int
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything the argv builders need; built by ``plan()`` from a probe result."""
+
+    kind: Literal["audio", "video"]
+    source: Path
+    demuxer: str
+    duration: float
+    audio_channels: int
+    audio: tuple[AudioEncode, ...]
+    rungs: tuple[VideoRung, ...] = ()
+    images: ImagePlan | None = None
+    tone_map: bool = False
+    preset: str = "veryfast"
+    keyframe_interval_s: int = 2
+    hls_segment_s: int = 6
+    target_lufs: float = -16.0
+    target_true_peak_db: float = -1.0
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_channels > 0
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def _fit(width: int, height: int, box: int) -> tuple[int, int]:
+    """Scale (width, height) to fit a box×box square, keeping the aspect ratio, even sizes."""
+    scale = min(1.0, box / max(width, height))
+    return _even(width * scale), _even(height * scale)
+
+
+def h264_level(width: int, height: int, fps: float) -> str:
+    """Return the lowest H.264 level whose frame size and macroblock rate cover this rung."""
+    frame_mbs = math.ceil(width / 16) * math.ceil(height / 16)
+    for name, max_fs, max_mbps in _LEVELS:
+        if frame_mbs <= max_fs and frame_mbs * fps <= max_mbps:
+            return name
+    return _LEVELS[-1][0]
+
+
+def _source_fps(rate: float | None, vfr: bool) -> Fraction:
+    if not rate or rate <= 0 or rate > 1000:
+        return Fraction(30)
+    if vfr:  # an irregular average (27.6) makes a poor CFR target; snap to a broadcast rate
+        return Fraction(min(_COMMON_RATES, key=lambda r: abs(r - rate)))
+    return Fraction(rate).limit_denominator(1001)
+
+
+def _rung_fps(source: Fraction, short_side: int) -> Fraction:
+    """Keep the source rate up to 60 (30 below 720p), halving/thirding so motion stays even."""
+    cap = 60 if short_side >= 720 else 30
+    divisor = max(1, math.ceil(source / cap - Fraction(1, 1000)))
+    return source / divisor
+
+
+def _rungs(width: int, height: int, fps: Fraction, config: MediaConfig) -> tuple[VideoRung, ...]:
+    portrait = height > width
+    short, long = min(width, height), max(width, height)
+    targets = [h for h in sorted(set(config.ladder_heights), reverse=True) if h <= short]
+    if not targets:  # a tiny source still gets one rung at its own size
+        targets = [short - short % 2]
+    rungs = []
+    for target in targets:
+        other = _even(long * target / short)
+        w, h = (target, other) if portrait else (other, target)
+        rate = _rung_fps(fps, target)
+        maxrate = _MAXRATE.get(target, _TINY_MAXRATE)
+        if rate > 30:
+            maxrate = maxrate * 3 // 2
+        rungs.append(
+            VideoRung(
+                name=f"{target}p",
+                width=w,
+                height=h,
+                fps=rate,
+                gop=max(1, round(rate * config.keyframe_interval_s)),
+                level=h264_level(w, h, float(rate)),
+                crf=config.x264_crf,
+                maxrate=maxrate,
+                # A 2-second VBV buffer at maxrate keeps each 2 s GOP (and so each segment) under maxrate.
+                bufsize=maxrate * 2,
+                audio_bitrate=128_000 if target >= 480 else 96_000,
+                filename=f"video_{target}p.mp4",
+            )
+        )
+    return tuple(rungs)
+
+
+def _images(rung: VideoRung, duration: float, config: MediaConfig) -> ImagePlan:
+    thumb_w, thumb_h = _fit(rung.width, rung.height, 320)
+    tile_w, tile_h = _fit(rung.width, rung.height, 160)
+    interval = max(1, math.ceil(duration / config.storyboard_max_tiles))
+    count = max(1, math.ceil(duration / interval))
+    columns = min(config.storyboard_columns, count)
+    seconds = max(1, math.ceil(duration))
+    candidates = min(20, seconds)
+    return ImagePlan(
+        poster_width=rung.width,
+        poster_height=rung.height,
+        thumb_width=thumb_w,
+        thumb_height=thumb_h,
+        poster_sample_fps="1" if seconds <= 20 else f"20/{seconds}",
+        poster_candidates=candidates,
+        tile_width=tile_w,
+        tile_height=tile_h,
+        tile_interval_s=interval,
+        tile_count=count,
+        columns=columns,
+        rows=math.ceil(count / columns),
+    )
+
+
+def _audio_outputs(channels: int, with_opus: bool) -> tuple[AudioEncode, ...]:
+    mono = channels == 1
+    outputs = [
+        AudioEncode(
+            "audio_mp3", "audio.mp3", "libmp3lame", "mp3", 128_000, 44100, channels, "audio/mpeg", "mp3"
+        ),
+        AudioEncode(
+            "audio_aac",
+            "audio.m4a",
+            "aac",
+            "ipod",
+            64_000 if mono else 96_000,
+            44100,
+            channels,
+            "audio/mp4",
+            "mp4a.40.2",
+        ),
+    ]
+    if with_opus:
+        outputs.append(
+            AudioEncode(
+                "audio_opus",
+                "audio.opus",
+                "libopus",
+                "ogg",
+                32_000 if mono else 48_000,
+                48000,
+                channels,
+                "audio/ogg; codecs=opus",
+                "opus",
+            )
+        )
+    return tuple(outputs)
+
+
+def plan(probe: ProbeResult, config: MediaConfig) -> Plan:
+    """Return the rendition plan for an accepted probe result; raise MediaRejected for a rejected one."""
+    if probe.kind == "rejected":
+        raise MediaRejected(probe.reason or "This file cannot be processed.")
+    audio = probe.audio
+    channels = 0 if audio is None else (1 if audio.channels == 1 else 2)
+    base = Plan(
+        kind="audio",
+        source=probe.path,
+        demuxer=probe.demuxer,
+        duration=probe.duration,
+        audio_channels=channels,
+        audio=_audio_outputs(channels, with_opus=True),
+        preset=config.x264_preset,
+        keyframe_interval_s=config.keyframe_interval_s,
+        hls_segment_s=config.hls_segment_s,
+        target_lufs=config.target_lufs,
+        target_true_peak_db=config.target_true_peak_db,
+    )
+    if probe.kind == "audio":
+        return base
+    video = probe.video
+    if video is None or not video.width or not video.height:
+        raise MediaRejected("The video has no picture size we can read.")
+    rungs = _rungs(video.width, video.height, _source_fps(video.frame_rate, video.vfr), config)
+    return replace(
+        base,
+        kind="video",
+        audio=_audio_outputs(channels, with_opus=False) if channels else (),
+        rungs=rungs,
+        images=_images(rungs[0], probe.duration, config),
+        tone_map=video.hdr,
+    )

@@ -1,0 +1,190 @@
+"""Probe and classification on hostile and odd inputs (real PyAV in the resource-limited child)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from episodes.media import MediaConfig, MediaRejected, TagMeta, probe, process
+
+from .conftest import Clips, ffmpeg
+
+DEFAULT = MediaConfig()
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp3"
+    empty.touch()
+    result = probe(empty, DEFAULT)
+    assert (result.kind, result.reason) == ("rejected", "The file is empty.")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("random.mp3", os.urandom(20_000), "This is not a media file we can read."),
+        (
+            "notes.mp3",
+            "Текст, не звук.\n".encode() * 50,
+            "This is not a media file we can read (detected: text).",
+        ),
+    ],
+)
+def test_garbage_renamed_as_audio_is_rejected(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = probe(path, DEFAULT)
+    assert result.kind == "rejected" and result.reason is not None and result.reason.startswith(reason)
+    with pytest.raises(MediaRejected):
+        process(path, tmp_path / "out", TagMeta(), DEFAULT)
+    assert not (tmp_path / "out").exists()
+
+
+def test_png_renamed_mp3_names_the_detected_format(tmp_path: Path) -> None:
+    png = tmp_path / "cover.mp3"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x64", "-frames:v", "1", "-f", "image2", "-c:v", "png", str(png))
+    result = probe(png, DEFAULT)
+    assert result.kind == "rejected"
+    assert result.reason is not None and "(detected: png_pipe)" in result.reason
+
+
+def test_truncated_mp4_is_reported_as_incomplete(tmp_path: Path, clips: Clips) -> None:
+    whole = clips.video(seconds=2)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # moov (at the end) is lost
+    result = probe(cut, DEFAULT)
+    assert result.kind == "rejected"
+    assert result.reason == "The file is damaged or incomplete (it may have been cut off during upload)."
+
+
+PLAYLIST = (
+    "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\n{url}\n#EXT-X-ENDLIST\n"
+)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "http"])
+def test_hls_playlist_in_disguise_is_never_followed(
+    tmp_path: Path, http_server: tuple[str, list[str]], suffix: str, target: str
+) -> None:
+    base, hits = http_server
+    url = f"{base}/stolen.ts" if target == "http" else target
+    disguised = tmp_path / f"episode{suffix}"
+    disguised.write_text(PLAYLIST.format(url=url))
+    result = probe(disguised, DEFAULT)
+    assert result.kind == "rejected"
+    assert result.reason is not None and "playlist (HLS)" in result.reason
+    with pytest.raises(MediaRejected, match="playlist"):
+        process(disguised, tmp_path / "out", TagMeta(), DEFAULT)
+    assert hits == []
+
+
+def test_even_an_allowed_hls_demuxer_cannot_leave_the_file_protocol(
+    tmp_path: Path, http_server: tuple[str, list[str]]
+) -> None:
+    base, hits = http_server
+    playlist = tmp_path / "list.m3u8"
+    playlist.write_text(PLAYLIST.format(url=f"{base}/segment.ts"))
+    permissive = MediaConfig(input_formats=(*DEFAULT.input_formats, "hls", "applehttp"))
+    result = probe(playlist, permissive)
+    assert result.kind == "rejected" and hits == []
+
+
+def test_limits_on_size_duration_and_dimensions(clips: Clips) -> None:
+    video = clips.video(seconds=2)
+    too_big = probe(video, MediaConfig(max_bytes=1000))
+    assert (
+        too_big.reason is not None
+        and too_big.reason.startswith("The file is ")
+        and "the limit is 1.0 KB" in too_big.reason
+    )
+    too_long = probe(video, MediaConfig(max_duration_s=1))
+    assert too_long.reason == "The recording is 0:00:02 long; the limit is 0:00:01."
+    too_wide = probe(video, MediaConfig(max_width=320, max_height=240))
+    assert too_wide.reason == "The video is 640×480; the limit is 320×240."
+
+
+def test_video_streams_codecs_and_audio(clips: Clips) -> None:
+    result = probe(clips.video(seconds=2), DEFAULT)
+    assert result.kind == "video" and result.demuxer == "mov"
+    assert result.duration == pytest.approx(2.0, abs=0.1)
+    v, a = result.video, result.audio
+    assert v is not None and a is not None
+    assert (v.codec, v.width, v.height, v.frame_rate, v.bit_depth, v.vfr) == (
+        "h264",
+        640,
+        480,
+        15.0,
+        8,
+        False,
+    )
+    assert (a.codec, a.sample_rate, a.channels) == ("aac", 44100, 2)
+
+
+def test_video_without_audio(clips: Clips) -> None:
+    result = probe(clips.video("silent.mp4", seconds=2, audio=False), DEFAULT)
+    assert result.kind == "video" and result.audio is None
+
+
+def test_audio_with_cover_art_is_audio(clips: Clips) -> None:
+    result = probe(clips.with_cover(), DEFAULT)
+    assert result.kind == "audio" and result.video is None
+    assert result.cover is not None and result.cover.codec == "mjpeg"
+
+
+def test_rotated_phone_video_reports_display_size(clips: Clips) -> None:
+    v = probe(clips.rotated(), DEFAULT).video
+    assert v is not None and v.rotation in (90, 270)
+    assert (v.width, v.height, v.coded_width, v.coded_height) == (360, 640, 640, 360)
+
+
+def test_vfr_is_noticed(clips: Clips) -> None:
+    v = probe(clips.vfr(), DEFAULT).video
+    assert v is not None and v.vfr
+
+
+def test_ten_bit_hdr(clips: Clips) -> None:
+    v = probe(clips.hdr10(), DEFAULT).video
+    assert v is not None and (v.bit_depth, v.color_transfer, v.hdr) == (10, "smpte2084", True)
+
+
+def test_surround_and_narrowband_audio(clips: Clips) -> None:
+    surround = probe(clips.surround(), DEFAULT).audio
+    narrow = probe(clips.narrowband(), DEFAULT).audio
+    assert surround is not None and surround.channels == 6
+    assert narrow is not None and (narrow.channels, narrow.sample_rate) == (1, 8000)
+
+
+def test_chapters_and_tags_are_reported(tmp_path: Path, clips: Clips) -> None:
+    meta = tmp_path / "meta.txt"
+    meta.write_text(
+        ";FFMETADATA1\ntitle=Тиждень\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1500\ntitle=Вступ\n"
+    )
+    out = tmp_path / "chaptered.m4a"
+    ffmpeg(
+        "-i",
+        str(clips.speech(3, name="speech3.wav")),
+        "-f",
+        "ffmetadata",
+        "-i",
+        str(meta),
+        "-map",
+        "0",
+        "-map_metadata",
+        "1",
+        "-map_chapters",
+        "1",
+        "-c:a",
+        "aac",
+        str(out),
+    )
+    result = probe(out, DEFAULT)
+    assert result.kind == "audio" and result.tags.get("title") == "Тиждень"
+    assert [(c.start, c.end, c.title) for c in result.chapters] == [(0.0, 1.5, "Вступ")]
+
+
+def test_probe_timeout_rejects(clips: Clips) -> None:
+    result = probe(clips.video(seconds=2), MediaConfig(probe_timeout_s=0.01))
+    assert result.kind == "rejected" and result.reason is not None and "in time" in result.reason
