@@ -1,0 +1,237 @@
+"""The producer UI: shows, episodes, videos, articles, with processing status and read-only renditions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from episodes.categories import CATEGORY_CHOICES, parse_category
+from episodes.links import show_feed_url
+from episodes.models import (
+    Article,
+    ArticleEpisode,
+    ArticleVideo,
+    Episode,
+    EpisodePerson,
+    MediaSource,
+    Person,
+    ProcessingJob,
+    Rendition,
+    Show,
+    ShowPerson,
+    Transcript,
+    Video,
+)
+from episodes.models.content import podcast_guid_for
+from episodes.selectors import latest_job
+from episodes.services import content as content_services
+from episodes.services.errors import DomainError
+
+
+class ShowForm(forms.ModelForm):
+    category_picks = forms.MultipleChoiceField(
+        choices=CATEGORY_CHOICES, required=False, label="Apple categories", help_text="Up to three."
+    )
+
+    class Meta:
+        model = Show
+        fields = [
+            "title", "slug", "description", "language", "artwork", "category_picks", "explicit", "author",
+            "owner_name", "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding",
+            "new_feed_url", "members",
+        ]  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category_picks"].initial = [
+            "/".join(p for p in pair if p) for pair in (self.instance.categories or [])
+        ]
+
+    def clean_category_picks(self) -> list[list[str | None]]:
+        picks = self.cleaned_data["category_picks"]
+        if len(picks) > 3:
+            raise forms.ValidationError("Apple Podcasts uses at most three categories.")
+        return [list(parse_category(p)) for p in picks]
+
+    def save(self, commit: bool = True) -> Show:
+        self.instance.categories = self.cleaned_data["category_picks"]
+        if not self.instance.pk:
+            self.instance.podcast_guid = podcast_guid_for(show_feed_url(self.instance.slug))
+        return super().save(commit=commit)
+
+
+class ShowPersonInline(admin.TabularInline):
+    model = ShowPerson
+    extra = 0
+    autocomplete_fields = ["person"]
+
+
+class EpisodePersonInline(admin.TabularInline):
+    model = EpisodePerson
+    extra = 0
+    autocomplete_fields = ["person"]
+
+
+class RenditionInline(admin.TabularInline):
+    model = Rendition
+    extra = 0
+    can_delete = False
+    fields = ("kind", "variant", "mime_type", "codecs", "bitrate", "width", "height", "duration", "byte_size")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TranscriptInline(admin.TabularInline):
+    model = Transcript
+    extra = 0
+    fields = ("language", "format", "storage_key", "byte_size")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _job_summary(job: ProcessingJob | None) -> str:
+    if job is None:
+        return "—"
+    if job.state == ProcessingJob.State.FAILED:
+        return format_html('<span style="color:#b00">Failed: {}</span>', job.error or "unknown error")
+    if job.state == ProcessingJob.State.SUCCEEDED:
+        return "Done"
+    return format_html(
+        '{} <progress max="100" value="{}"></progress> {}%', job.get_stage_display(), job.progress, job.progress
+    )
+
+
+class PublishingAdmin(admin.ModelAdmin):
+    """Shared publish/unpublish actions that go through the services."""
+
+    actions = ["publish_now", "unpublish"]
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Any], action: Any, done: str) -> None:
+        ok = 0
+        for obj in queryset:
+            try:
+                action(obj)
+                ok += 1
+            except DomainError as exc:
+                self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+        if ok:
+            self.message_user(request, f"{ok} {done}.", messages.SUCCESS)
+
+    @admin.display(description="Processing")
+    def processing(self, obj: Episode | Video) -> str:
+        if isinstance(obj, Episode):
+            return _job_summary(latest_job(episode=obj))
+        return _job_summary(latest_job(video=obj))
+
+
+@admin.register(Show)
+class ShowAdmin(admin.ModelAdmin):
+    form = ShowForm
+    list_display = ["title", "slug", "language", "medium", "explicit", "locked"]
+    search_fields = ["title", "slug", "author"]
+    list_filter = ["language", "medium", "explicit"]
+    readonly_fields = ["podcast_guid", "created_at", "updated_at"]
+    filter_horizontal = ["members"]
+    inlines = [ShowPersonInline]
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Sequence[str]]:
+        return {} if obj else {"slug": ("title",)}
+
+
+@admin.register(Episode)
+class EpisodeAdmin(PublishingAdmin):
+    list_display = ["title", "show", "number", "status", "publish_at", "processing"]
+    list_filter = ["status", "show", "episode_type"]
+    search_fields = ["title", "summary", "guid", "slug"]
+    date_hierarchy = "publish_at"
+    readonly_fields = ["status", "publish_at", "first_published_at", "processing", "created_at", "updated_at"]
+    inlines = [EpisodePersonInline, RenditionInline, TranscriptInline]
+    list_select_related = ["show"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = [str(f) for f in super().get_readonly_fields(request, obj)]
+        if obj is not None and obj.first_published_at:
+            fields.append("guid")  # a published GUID never changes
+        return fields
+
+    @admin.action(description="Publish now")
+    def publish_now(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
+        self._each(request, queryset, lambda e: content_services.episode_publish(episode=e), "published")
+
+    @admin.action(description="Unpublish")
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
+        self._each(request, queryset, lambda e: content_services.episode_unpublish(episode=e), "unpublished")
+
+
+@admin.register(Video)
+class VideoAdmin(PublishingAdmin):
+    list_display = ["title", "show", "status", "publish_at", "processing"]
+    list_filter = ["status", "show"]
+    search_fields = ["title", "description", "slug"]
+    readonly_fields = ["status", "publish_at", "first_published_at", "guid", "processing", "created_at"]
+    inlines = [RenditionInline, TranscriptInline]
+    list_select_related = ["show"]
+
+    @admin.action(description="Publish now")
+    def publish_now(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
+        self._each(request, queryset, lambda v: content_services.video_publish(video=v), "published")
+
+    @admin.action(description="Unpublish")
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
+        self._each(request, queryset, lambda v: content_services.video_unpublish(video=v), "unpublished")
+
+
+class ArticleEpisodeInline(admin.TabularInline):
+    model = ArticleEpisode
+    extra = 0
+    autocomplete_fields = ["episode"]
+
+
+class ArticleVideoInline(admin.TabularInline):
+    model = ArticleVideo
+    extra = 0
+    autocomplete_fields = ["video"]
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "external_id", "url", "published_at"]
+    search_fields = ["title", "external_id", "url"]
+    inlines = [ArticleVideoInline, ArticleEpisodeInline]
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(MediaSource)
+class MediaSourceAdmin(admin.ModelAdmin):
+    list_display = ["original_filename", "kind", "byte_size", "duration", "episode", "video", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["original_filename", "sha256"]
+    readonly_fields = [f.name for f in MediaSource._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ProcessingJob)
+class ProcessingJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "source", "state", "stage", "progress", "attempts", "heartbeat_at", "error"]
+    list_filter = ["state", "stage"]
+    search_fields = ["error", "source__original_filename"]
+    readonly_fields = [f.name for f in ProcessingJob._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,32 @@
+from .content import (
+    Article,
+    ArticleEpisode,
+    ArticleVideo,
+    Episode,
+    EpisodePerson,
+    Person,
+    Show,
+    ShowPerson,
+    Status,
+    Video,
+    podcast_guid_for,
+)
+from .media import MediaSource, ProcessingJob, Rendition, Transcript
+
+__all__ = [
+    "Article",
+    "ArticleEpisode",
+    "ArticleVideo",
+    "Episode",
+    "EpisodePerson",
+    "MediaSource",
+    "Person",
+    "ProcessingJob",
+    "Rendition",
+    "Show",
+    "ShowPerson",
+    "Status",
+    "Transcript",
+    "Video",
+    "podcast_guid_for",
+]

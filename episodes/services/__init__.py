@@ -1,0 +1,1 @@
+"""Writes. Every workflow (admin, API, tasks, commands) goes through these functions."""

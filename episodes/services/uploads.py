@@ -1,0 +1,95 @@
+"""Uploaded sources: store them, and queue them for processing."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import unicodedata
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from episodes.models import Episode, MediaSource, ProcessingJob, Status, Video
+
+from .errors import InvalidInput, PayloadTooLarge
+
+
+def safe_filename(name: str) -> str:
+    """Keep the producer's name (Unicode included) but never a path, control characters or a leading dot."""
+    base = PurePath(name.replace("\\", "/")).name
+    base = unicodedata.normalize("NFC", base)
+    cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '/\\:*?"<>|').strip().lstrip(".")
+    return cleaned[:200] or "upload"
+
+
+def owner_prefix(owner: Episode | Video) -> str:
+    return f"{'episodes' if isinstance(owner, Episode) else 'videos'}/{owner.pk}"
+
+
+def media_source_create(*, owner: Episode | Video, file: File, filename: str, content_type: str = "") -> MediaSource:
+    """Store an upload as the owner's newest source (the bytes stream to storage) and queue processing."""
+    size = file.size
+    if size is None:
+        raise InvalidInput("The upload has no size.")
+    if size > settings.MEDIA_MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"The file is {size / 1024**3:.1f} GB; the limit is {settings.MEDIA_MAX_UPLOAD_BYTES / 1024**3:.1f} GB."
+        )
+    if size == 0:
+        raise InvalidInput("The file is empty.", fields={"file": ["The file is empty."]})
+    name = safe_filename(filename)
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    key = f"sources/{owner_prefix(owner)}/{uuid.uuid4().hex[:12]}/{name}"
+    stored_key = default_storage.save(key, file)
+    try:
+        with transaction.atomic():
+            source = MediaSource.objects.create(
+                episode=owner if isinstance(owner, Episode) else None,
+                video=owner if isinstance(owner, Video) else None,
+                storage_key=stored_key,
+                original_filename=name,
+                content_type=content_type or mimetypes.guess_type(name)[0] or "",
+                byte_size=size,
+                sha256=digest.hexdigest(),
+            )
+            media_enqueue_processing(source=source)
+    except Exception:
+        default_storage.delete(stored_key)
+        raise
+    return source
+
+
+def media_enqueue_processing(*, source: MediaSource) -> ProcessingJob:
+    """Queue a job for ``source``; the task is sent only once the surrounding transaction commits."""
+    from episodes.tasks import process_media
+
+    owner: Episode | Video = source.episode or source.video  # type: ignore[assignment]
+    job = ProcessingJob.objects.create(source=source, max_attempts=settings.MEDIA_JOB_MAX_ATTEMPTS)
+    if owner.status != Status.PUBLISHED:
+        # A live item stays live on its current renditions until the new ones are swapped in.
+        type(owner).objects.filter(pk=owner.pk).update(status=Status.PROCESSING)
+        owner.status = Status.PROCESSING
+    job_id = job.pk
+    transaction.on_commit(lambda: process_media.delay(job_id))
+    return job
+
+
+def media_reprocess(*, owner: Episode | Video) -> ProcessingJob:
+    """Make the renditions again from the newest source (idempotent: the new set replaces the old)."""
+    source = owner.sources.order_by("-created_at", "-id").first()
+    if source is None:
+        raise InvalidInput("There is no uploaded file to process; upload one first.")
+    active = ProcessingJob.objects.filter(
+        source__in=owner.sources.all(), state__in=[ProcessingJob.State.QUEUED, ProcessingJob.State.RUNNING]
+    ).first()
+    if active is not None:
+        return active
+    with transaction.atomic():
+        return media_enqueue_processing(source=source)

@@ -1,0 +1,18 @@
+"""URL wiring: admin, API, feeds, health."""
+
+from django.contrib import admin
+from django.urls import path
+
+from media_hub import health
+from media_hub.api import api
+
+admin.site.site_header = "Media Hub"
+admin.site.site_title = "Media Hub"
+admin.site.index_title = "Shows, episodes and explainer videos"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+]
