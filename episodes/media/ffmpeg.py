@@ -23,9 +23,13 @@ from .plan import AudioEncode, Plan, VideoRung
 from .tags import ChapterMark
 
 # Peak ceiling for the sample-peak limiter, below the true-peak target: inter-sample peaks and lossy
-# encoding add up to ~1 dB (measured with ebur128 on MP3/AAC/Opus outputs).
-LIMITER_HEADROOM_DB = 1.0
+# encoding add up to ~1.1 dB (measured with ebur128 on MP3/AAC/Opus outputs).
+LIMITER_HEADROOM_DB = 1.5
 MAX_GAIN_DB = 30.0
+# Candidate gains at which the analysis pass measures the limiter's loudness loss (see loudness.py).
+LIMITER_PROBE_GAINS = (-6.0, 0.0, 6.0, 12.0, 18.0, 24.0, 30.0)
+# Above this duration the loss is measured on 2 s of every 10 s: the loss is a statistical property.
+SAMPLED_ANALYSIS_AFTER_S = 120.0
 # BT.2100 PQ/HLG → BT.709 SDR: linearise, tone-map in float RGB (Hable keeps highlights), re-encode to
 # BT.709 limited range (the zscale+tonemap recipe from the ffmpeg filter documentation).
 TONEMAP_CHAIN = (
@@ -59,20 +63,37 @@ def loudness_chain(gain_db: float, true_peak_db: float) -> str:
     return f"volume={gain:.2f}dB,alimiter=limit={limit:.4f}:attack=5:release=50:level=false:latency=true"
 
 
-def analysis_argv(plan: Plan, exe: str) -> list[str]:
-    """Measure integrated loudness, true peak and LRA (ebur128 peak=true: ~10× faster than loudnorm)."""
+def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_PROBE_GAINS) -> list[str]:
+    """Measure I/TP/LRA (ebur128 peak=true: ~10× faster than loudnorm) and the limiter's loss curve."""
+    limiter_branches = [f"[c{i}]" for i in range(len(probe_gains))]
+    sample = "aselect='lt(mod(t,10),2)'," if plan.duration > SAMPLED_ANALYSIS_AFTER_S else ""
+    parts = [
+        f"[0:a:0]{audio_prechain(plan.audio_channels)},asplit=2[m][c]",
+        "[m]ebur128=peak=true:framelog=quiet[mo]",
+        # Limiter loss measured on a mono 16 kHz copy: a fraction of the cost, within ~0.3 dB of 48 kHz.
+        f"[c]{sample}aformat=sample_fmts=fltp:sample_rates=16000:channel_layouts=mono,"
+        f"asplit={len(probe_gains) + 1}[r]{''.join(limiter_branches)}",
+        "[r]ebur128=framelog=quiet[ro]",
+    ]
+    outputs = ["-map", "[mo]", "-f", "null", "-", "-map", "[ro]", "-f", "null", "-"]
+    for label, gain in zip(limiter_branches, probe_gains, strict=True):
+        parts.append(
+            f"{label}{loudness_chain(gain, plan.target_true_peak_db)},ebur128=framelog=quiet[o{label[1:]}"
+        )
+        outputs += ["-map", f"[o{label[1:]}", "-f", "null", "-"]
     return [
-        *_head(exe, loglevel="info"),  # the ebur128 summary is logged at info level
+        *_head(exe, loglevel="info"),  # ebur128 logs its summary at info level
         *untrusted_input(plan.source, plan.demuxer),
-        "-map", "0:a:0", "-vn", "-sn", "-dn",
-        "-filter:a", f"{audio_prechain(plan.audio_channels)},ebur128=peak=true:framelog=quiet",
-        "-f", "null", "-",
+        "-filter_complex", ";".join(parts),
+        *outputs,
     ]  # fmt: skip
 
 
 def _audio_output(enc: AudioEncode, label: str, outdir: Path, chapters_input: int | None) -> list[str]:
     args = ["-map", label, "-c:a", enc.encoder, "-b:a", str(enc.bitrate), "-ar", str(enc.sample_rate)]
-    args += ["-ac", str(enc.channels), "-map_metadata", "-1"]
+    # Drop the upload's global and stream tags (mutagen writes ours); "-map_metadata -1" would also blank
+    # the chapter titles we map from the FFMETADATA input.
+    args += ["-ac", str(enc.channels), "-map_metadata:g", "-1", "-map_metadata:s", "-1"]
     if enc.muxer == "ipod" and chapters_input is not None:
         args += ["-map_chapters", str(chapters_input)]
     else:

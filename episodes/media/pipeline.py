@@ -28,7 +28,7 @@ from typing import Any, Literal
 from . import ffmpeg, hls
 from .config import MediaConfig
 from .errors import MediaRejected
-from .loudness import Loudness, parse_ebur128
+from .loudness import Loudness, parse_analysis, solve_gain
 from .plan import Plan, plan
 from .probe import ProbeResult, probe
 from .runner import RunResult, run
@@ -125,8 +125,8 @@ def _analyse(p: Plan, config: MediaConfig, stages: _Stages) -> tuple[Loudness | 
         return None, None
     stages("analyse", 0)
     result = _run(ffmpeg.analysis_argv(p, config.ffmpeg_exe()), config, p.duration, stages.runner("analyse"))
-    loudness = parse_ebur128(result.stderr_lines)
-    return loudness, loudness.gain_to(p.target_lufs)
+    loudness, curve = parse_analysis(result.stderr_lines, ffmpeg.LIMITER_PROBE_GAINS)
+    return loudness, solve_gain(loudness, curve, p.target_lufs)
 
 
 def _chapters(meta: TagMeta, source: ProbeResult) -> tuple[ChapterMark, ...]:

@@ -228,7 +228,7 @@ def _audio_outputs(channels: int, with_opus: bool) -> tuple[AudioEncode, ...]:
                 "audio.opus",
                 "libopus",
                 "ogg",
-                32_000 if mono else 48_000,
+                32_000 if mono else 64_000,
                 48000,
                 channels,
                 "audio/ogg; codecs=opus",

@@ -14,8 +14,8 @@ import pytest
 from episodes.media import MediaConfig
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-# Speech-like: pink noise with a 3 Hz syllable-rate tremolo.
-SPEECH = "anoisesrc=c=pink:a=0.08:d={d}:r=44100,tremolo=f=3:d=0.7"
+# Speech-like: pink noise in the voice band (100 Hz–4 kHz) with a 3 Hz syllable-rate tremolo.
+SPEECH = "anoisesrc=c=pink:a=0.08:d={d}:r=44100,highpass=f=100,lowpass=f=4000,tremolo=f=3:d=0.7"
 
 
 def ffmpeg(*args: str) -> None:
@@ -55,6 +55,27 @@ class Clips:
             SPEECH.format(d=8),
             "-af",
             "pan=5.1|c0=c0|c1=0.8*c0|c2=c0|c3=0.3*c0|c4=0.5*c0|c5=0.5*c0",
+        )
+
+    def peaky(self) -> Path:
+        """Quiet speech with a near-full-scale 2-sample click every 2 s: the limiter must work."""
+        clicks = "aevalsrc=0.95*lt(mod(t\\,2)\\,0.00005):s=44100:d=8"
+        return self._make(
+            "peaky.wav",
+            "-f",
+            "lavfi",
+            "-i",
+            SPEECH.format(d=8),
+            "-f",
+            "lavfi",
+            "-i",
+            clicks,
+            "-filter_complex",
+            "[0:a][1:a]amix=inputs=2:normalize=0",
+            "-ac",
+            "2",
+            "-c:a",
+            "pcm_s16le",
         )
 
     def narrowband(self) -> Path:

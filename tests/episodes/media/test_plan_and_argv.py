@@ -12,7 +12,7 @@ from episodes.media import ffmpeg
 from episodes.media.config import MediaConfig
 from episodes.media.errors import MediaRejected
 from episodes.media.hls import Segment, Variant, master_playlist
-from episodes.media.loudness import Loudness, parse_ebur128
+from episodes.media.loudness import Loudness, parse_analysis, parse_ebur128, solve_gain
 from episodes.media.plan import h264_level, plan
 from episodes.media.probe import ProbeResult, StreamInfo
 from episodes.media.tags import ChapterMark
@@ -161,7 +161,7 @@ def test_audio_encode_argv_one_process_all_outputs_normalised() -> None:
     argv = ffmpeg.audio_encode_argv(p, gain_db=4.25, exe="ffmpeg", outdir=Path("/w"))
     graph = flag(argv, "-filter_complex")
     assert graph.startswith("[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,")
-    assert "volume=4.25dB,alimiter=limit=0.7943" in graph and "asplit=4[a0][a1][a2][wsrc]" in graph
+    assert "volume=4.25dB,alimiter=limit=0.7499" in graph and "asplit=4[a0][a1][a2][wsrc]" in graph
     assert argv.count("-i") == 1
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "-c:a"] == [
         "libmp3lame",
@@ -304,3 +304,31 @@ def test_config_from_settings() -> None:
     )
     assert config.max_height == 4096 and config.x264_preset == "ultrafast"
     assert MediaConfig().ffmpeg_exe().endswith(("ffmpeg", "v9.0.2"))
+
+
+def test_limiter_loss_curve_is_parsed_in_graph_order_and_solved() -> None:
+    def summary(n: int, integrated: float, peak: float | None = None) -> list[str]:
+        lines = [f"[Parsed_ebur128_{n} @ 0x1] Summary:", f"    I:  {integrated} LUFS", "    LRA:  3.0 LU"]
+        return lines + ([f"    Peak:  {peak} dBFS"] if peak is not None else [])
+
+    # ffmpeg prints the summaries in reverse order on teardown; instance numbers give the graph order.
+    log = summary(9, -18.5) + summary(6, -20.5) + summary(3, -30.0) + summary(1, -30.2, peak=-2.0)
+    measured, curve = parse_analysis(log, gains=(10.0, 14.0))
+    assert measured.integrated_lufs == -30.2 and measured.true_peak_dbtp == -2.0
+    assert curve == [(10.0, 0.5), (14.0, 2.5)]
+    gain = solve_gain(measured, curve, target_lufs=-16.0)
+    # The result lands on target: -30 + g − loss(g) = −16 with the loss interpolated/extrapolated.
+    loss = 2.5 + (2.5 - 0.5) * (gain - 14.0) / 4.0
+    assert -30.2 + gain - loss == pytest.approx(-16.0, abs=0.01)
+
+
+def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
+    short = plan(audio_probe(2), CONFIG)
+    argv = ffmpeg.analysis_argv(short, "ffmpeg", probe_gains=(0.0, 12.0))
+    graph = flag(argv, "-filter_complex")
+    assert "[m]ebur128=peak=true:framelog=quiet[mo]" in graph and "aselect" not in graph
+    assert graph.count("alimiter") == 2 and argv.count("null") == 4
+    from dataclasses import replace
+
+    hour = ffmpeg.analysis_argv(replace(short, duration=3600.0), "ffmpeg")
+    assert "aselect='lt(mod(t,10),2)'" in flag(hour, "-filter_complex")
