@@ -61,7 +61,8 @@ def _channel(fg: FeedGenerator, show: FeedShow, page: PageInfo | None) -> None:
     fg.image(url=xml_url(show.image_url), title=xml_text(show.title).strip(), link=xml_url(show.link))
 
     fg.podcast.itunes_author(xml_text(show.author))
-    fg.podcast.itunes_owner(name=xml_text(show.owner_name), email=xml_text(show.owner_email))
+    if show.owner_name.strip() and show.owner_email.strip():  # feedgen refuses one without the other
+        fg.podcast.itunes_owner(name=xml_text(show.owner_name), email=xml_text(show.owner_email))
     fg.podcast.itunes_category(
         [{"cat": cat, "sub": sub} if sub else {"cat": cat} for cat, sub in show.categories]
     )

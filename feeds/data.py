@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from feeds.apple_categories import is_apple_category
+from episodes.categories import APPLE_CATEGORIES
 
 ShowType = Literal["episodic", "serial"]
 EpisodeType = Literal["full", "trailer", "bonus"]
@@ -38,6 +38,14 @@ MEDIUMS = frozenset(
         "publisherL", "courseL",
     }
 )  # fmt: skip
+
+
+def is_apple_category(category: str, subcategory: str | None = None) -> bool:
+    """Tell whether (category, subcategory) is on Apple's list (kept once, in episodes.categories)."""
+    subcategories = APPLE_CATEGORIES.get(category)
+    if subcategories is None:
+        return False
+    return subcategory is None or subcategory in subcategories
 
 
 def _require_aware(value: datetime, name: str) -> None:

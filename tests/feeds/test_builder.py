@@ -7,9 +7,8 @@ from email.utils import parsedate_to_datetime
 import pytest
 from lxml import etree
 
-from feeds.apple_categories import is_apple_category
 from feeds.builder import build_feed
-from feeds.data import PageInfo
+from feeds.data import PageInfo, is_apple_category
 from tests.feeds.conftest import UA_SLUG, make_episode, make_show
 
 NS = {

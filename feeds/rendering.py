@@ -1,0 +1,67 @@
+"""Built feed bytes, cached by fingerprint so a 2,000-episode feed is built once per change, not per request.
+
+    rendered = rendered_feed(state, page=None)   # RenderedFeed(body, gzipped, etag, last_modified)
+
+The key is the feed's fingerprint (feeds.selectors.feed_state): it changes when an episode goes live, is edited
+or re-processed, so a scheduled episode appears at its time with nothing run by hand.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+
+from feeds.builder import build_feed
+from feeds.mapping import FeedUnavailable, feed_inputs
+from feeds.selectors import FeedState
+
+FORMAT_VERSION = 1
+# Entries for fingerprints no request asks for any more simply age out.
+CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RenderedFeed:
+    body: bytes
+    gzipped: bytes
+    etag: str  # weak: the plain and gzipped bodies are the same representation
+    last_modified: datetime
+
+
+def feed_cache() -> BaseCache:
+    return caches["feeds" if "feeds" in settings.CACHES else "default"]
+
+
+def _cache_key(state: FeedState, page: int | None) -> str:
+    inputs = repr((FORMAT_VERSION, state.fingerprint, page, settings.PUBLIC_BASE_URL, settings.WEBSUB_HUB_URL))
+    return f"feeds:xml:{state.show.pk}:{hashlib.sha256(inputs.encode()).hexdigest()[:40]}"
+
+
+def rendered_feed(state: FeedState, *, page: int | None = None) -> RenderedFeed:
+    """The feed of ``state.show`` (or one RFC 5005 page), built only when its inputs changed."""
+    cache = feed_cache()
+    key = _cache_key(state, page)
+    cached = cache.get(key)
+    if isinstance(cached, RenderedFeed):
+        return cached
+    channel, items, info = feed_inputs(
+        show=state.show, last_build_date=state.last_modified, hub_url=settings.WEBSUB_HUB_URL or None,
+        page=page, live_count=state.live_count,
+    )  # fmt: skip
+    try:
+        body = build_feed(channel, items, page=info)
+    except ValueError as exc:  # feedgen refuses some inputs the models allow; say so instead of failing with 500
+        raise FeedUnavailable(str(exc)) from exc
+    rendered = RenderedFeed(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+        etag=f'W/"{hashlib.sha256(body).hexdigest()[:32]}"',
+        last_modified=state.last_modified,
+    )
+    cache.set(key, rendered, CACHE_SECONDS)
+    return rendered

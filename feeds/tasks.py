@@ -1,0 +1,51 @@
+"""Celery tasks of feeds: take ids or plain data, call a service. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from episodes.links import show_feed_url
+from episodes.models import Show
+from feeds import analytics
+from feeds.websub import WebSubError, websub_publish, websub_scan
+
+
+@shared_task(
+    name="feeds.websub_ping",
+    ignore_result=True,
+    autoretry_for=(WebSubError,),
+    retry_backoff=10,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=10,
+)
+def websub_ping(show_id: int) -> int | None:
+    if not settings.WEBSUB_HUB_URL:
+        return None
+    slug = Show.objects.filter(pk=show_id).values_list("slug", flat=True).first()
+    if slug is None:
+        return None
+    return websub_publish(feed_url=show_feed_url(slug))
+
+
+@shared_task(name="feeds.websub_scan", ignore_result=True)
+def websub_scan_task() -> list[int]:
+    if not settings.WEBSUB_HUB_URL:
+        return []
+    show_ids = websub_scan()
+    for show_id in show_ids:
+        websub_ping.delay(show_id)
+    return show_ids
+
+
+@shared_task(name="feeds.record_download", ignore_result=True)
+def record_download(hit: dict[str, Any]) -> bool:
+    return analytics.download_record(hit=analytics.DownloadHit(**hit))
+
+
+@shared_task(name="feeds.prune_download_events", ignore_result=True)
+def prune_download_events() -> int:
+    return analytics.prune_listener_days()
