@@ -235,3 +235,6 @@ class ProcessingJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+from episodes import admin_api  # noqa: E402,F401

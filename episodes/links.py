@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from episodes.models import Rendition, Transcript
 
 
 def absolute(path: str) -> str:
@@ -18,3 +23,66 @@ def show_feed_path(slug: str) -> str:
 def show_feed_url(slug: str) -> str:
     """The feed URL podcast apps subscribe to; its UUIDv5 is the show's permanent `podcast:guid`."""
     return absolute(show_feed_path(slug))
+
+
+def _owner_path(episode_id: int | None, video_id: int | None) -> str:
+    if episode_id is not None:
+        return f"/d/e/{episode_id}"
+    return f"/d/v/{video_id}"
+
+
+def rendition_path(rendition: Rendition) -> str:
+    """The stable delivery path of a rendition: the same across re-processing (kind + variant, not storage key).
+
+    ``/d/e/12/audio_mp3.mp3``, ``/d/v/3/video_mp4-720p.mp4``, ``/d/v/3/hls/master.m3u8`` (HLS playlists refer to
+    their segments relatively, so segments resolve under ``/d/v/3/hls/``).
+    """
+    base = _owner_path(rendition.episode_id, rendition.video_id)
+    if rendition.kind == "hls":
+        return f"{base}/hls/{PurePosixPath(rendition.storage_key).name}"
+    suffix = PurePosixPath(rendition.storage_key).suffix
+    variant = f"-{rendition.variant}" if rendition.variant else ""
+    return f"{base}/{rendition.kind}{variant}{suffix}"
+
+
+def rendition_url(rendition: Rendition) -> str:
+    return absolute(rendition_path(rendition))
+
+
+def transcript_path(transcript: Transcript) -> str:
+    base = _owner_path(transcript.episode_id, transcript.video_id)
+    return f"{base}/transcript-{transcript.language}.{transcript.format}"
+
+
+def transcript_url(transcript: Transcript) -> str:
+    return absolute(transcript_path(transcript))
+
+
+def chapters_url(episode_id: int) -> str:
+    """The Podcasting 2.0 JSON chapters document of an episode."""
+    return absolute(f"/d/e/{episode_id}/chapters.json")
+
+
+def embed_episode_url(episode_id: int) -> str:
+    """The embeddable player page of an episode (an iframe's ``src``)."""
+    return absolute(f"/embed/episode/{episode_id}/")
+
+
+def embed_video_url(video_id: int) -> str:
+    """The embeddable player page of a video (an iframe's ``src``)."""
+    return absolute(f"/embed/video/{video_id}/")
+
+
+def oembed_url(target_url: str) -> str:
+    """The oEmbed endpoint describing ``target_url`` (an embed page)."""
+    return absolute(f"/oembed?url={quote(target_url, safe='')}")
+
+
+def embed_iframe_html(src: str, *, title: str, width: int, height: int) -> str:
+    """The iframe snippet a page pastes to embed a player; every value is escaped."""
+    from django.utils.html import escape
+
+    return (
+        f'<iframe src="{escape(src)}" title="{escape(title)}" width="{int(width)}" height="{int(height)}" '
+        'frameborder="0" loading="lazy" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>'
+    )

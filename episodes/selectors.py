@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from episodes.models import Episode, ProcessingJob, Rendition, Show, Status, Video
+from episodes.models import (
+    Article,
+    ArticleEpisode,
+    ArticleVideo,
+    Episode,
+    ProcessingJob,
+    Rendition,
+    Show,
+    Status,
+    Transcript,
+    Video,
+)
 
 
 def is_live_q() -> Q:
@@ -53,3 +70,116 @@ def latest_job(*, episode: Episode | None = None, video: Video | None = None) ->
     else:
         return None
     return qs.order_by("-created_at", "-id").first()
+
+
+# --- API reads (episodes/api) --------------------------------------------------------------------------------
+
+
+def api_media_prefetch(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """Everything an API item renders (show, renditions, transcripts) in a fixed number of queries."""
+    return qs.select_related("show").prefetch_related(
+        Prefetch("renditions", queryset=Rendition.objects.order_by("kind", "-height", "id")),
+        Prefetch("transcripts", queryset=Transcript.objects.order_by("language", "format")),
+    )
+
+
+def article_media_items(*, article: Article, where: Q) -> list[Episode | Video]:
+    """The article's episodes and videos matching ``where``, in editorial order (position across both kinds)."""
+    episode_links = list(
+        ArticleEpisode.objects.filter(article=article)
+        .filter(**{"episode__in": Episode.objects.filter(where).values("pk")})
+        .values_list("position", "id", "episode_id")
+    )
+    video_links = list(
+        ArticleVideo.objects.filter(article=article)
+        .filter(**{"video__in": Video.objects.filter(where).values("pk")})
+        .values_list("position", "id", "video_id")
+    )
+    episodes = {e.pk: e for e in api_media_prefetch(Episode.objects.filter(pk__in=[x[2] for x in episode_links]))}
+    videos = {v.pk: v for v in api_media_prefetch(Video.objects.filter(pk__in=[x[2] for x in video_links]))}
+    # Ties on position (links made one by one) keep the order they were made in; episodes first on a full tie.
+    ordered = sorted(
+        [(pos, 0, link_id, episodes[pk]) for pos, link_id, pk in episode_links if pk in episodes]
+        + [(pos, 1, link_id, videos[pk]) for pos, link_id, pk in video_links if pk in videos],
+        key=lambda row: (row[0], row[1], row[2]),
+    )
+    return [row[3] for row in ordered]
+
+
+@dataclass(frozen=True)
+class MediaFilter:
+    kind: str | None = None  # "episode" | "video" | None for both
+    show_slug: str | None = None
+    article_external_id: str | None = None
+    published_from: datetime | None = None
+    published_to: datetime | None = None
+    query: str | None = None
+
+
+def _filtered(model: type[Episode] | type[Video], flt: MediaFilter, where: Q) -> QuerySet[Any]:
+    qs = model.objects.filter(where)
+    if flt.show_slug:
+        qs = qs.filter(show__slug=flt.show_slug)
+    if flt.article_external_id:
+        qs = qs.filter(articles__external_id=flt.article_external_id)
+    if flt.published_from:
+        qs = qs.filter(publish_at__gte=flt.published_from)
+    if flt.published_to:
+        qs = qs.filter(publish_at__lte=flt.published_to)
+    if flt.query:
+        qs = qs.filter(pk__in=_search_ids(model, flt.query))
+    return qs
+
+
+def _search_ids(model: type[Episode] | type[Video], text: str) -> QuerySet[Any]:
+    """Ids matching ``text`` in title, description or transcripts: full-text on PostgreSQL, icontains elsewhere."""
+    owner = "episode" if model is Episode else "video"
+    own_fields = ["title", "summary", "show_notes"] if model is Episode else ["title", "description"]
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        # 'simple' keeps words as written: no English stemming, so Ukrainian (and everything else) matches.
+        query = SearchQuery(text, config="simple", search_type="websearch")
+        transcript_hit = Transcript.objects.annotate(doc=SearchVector("text", config="simple")).filter(
+            **{owner: OuterRef("pk")}, doc=query
+        )
+        return (
+            model.objects.annotate(doc=SearchVector(*own_fields, config="simple"))
+            .filter(Q(doc=query) | Q(Exists(transcript_hit)))
+            .values("pk")
+        )
+    words = text.split()[:10]
+    qs = model.objects.all()
+    for word in words:
+        match = Q()
+        for name in own_fields:
+            match |= Q(**{f"{name}__icontains": word})
+        match |= Q(Exists(Transcript.objects.filter(**{owner: OuterRef("pk"), "text__icontains": word})))
+        qs = qs.filter(match)
+    return qs.values("pk")
+
+
+def media_page(*, flt: MediaFilter, where: Q, limit: int, offset: int) -> tuple[int, list[Episode | Video]]:
+    """One page of episodes and/or videos, newest first (drafts, without a time, last), and the total."""
+    sort_at = Coalesce("publish_at", Value(datetime(1970, 1, 1, tzinfo=UTC)))
+    parts: list[QuerySet[Any]] = []
+    for kind, model in (("episode", Episode), ("video", Video)):
+        if flt.kind in (None, kind):
+            parts.append(
+                _filtered(model, flt, where)
+                .annotate(sort_at=sort_at, kind=Value(kind, output_field=CharField()))
+                .values_list("sort_at", "pk", "kind")
+                .order_by()
+            )
+    total = sum(part.count() for part in parts)
+    combined = parts[0] if len(parts) == 1 else parts[0].union(parts[1], all=True)
+    rows = list(combined.order_by("-sort_at", "-pk", "kind")[offset : offset + limit])
+    ids: dict[str, list[int]] = {"episode": [], "video": []}
+    for _, pk, kind in rows:
+        ids[kind].append(pk)
+    found: dict[tuple[str, int], Episode | Video] = {}
+    if ids["episode"]:
+        found.update((("episode", e.pk), e) for e in api_media_prefetch(Episode.objects.filter(pk__in=ids["episode"])))
+    if ids["video"]:
+        found.update((("video", v.pk), v) for v in api_media_prefetch(Video.objects.filter(pk__in=ids["video"])))
+    return total, [found[(kind, pk)] for _, pk, kind in rows if (kind, pk) in found]

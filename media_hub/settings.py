@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
+    "corsheaders",
     "django.contrib.staticfiles",
     "episodes",
     "feeds",
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -249,6 +251,22 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Public API (episodes/api) ------------------------------------------------------------------------------
+# The news site calls the public API from browsers on these origins; producers' tools are server-side.
+CORS_ALLOWED_ORIGINS = NEWS_SITE_ORIGINS
+CORS_URLS_REGEX = r"^/(api/v1/|oembed).*$"
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified"]
+# Resumable uploads: part size bounds and how long an unfinished upload is kept.
+UPLOAD_PART_MIN_BYTES = env_int("UPLOAD_PART_MIN_BYTES", 5 * 1024 * 1024)
+UPLOAD_PART_MAX_BYTES = env_int("UPLOAD_PART_MAX_BYTES", 64 * 1024 * 1024)
+UPLOAD_EXPIRY_SECONDS = env_int("UPLOAD_EXPIRY_SECONDS", 24 * 3600)
+# Optional webhook to the CMS when media becomes ready (HMAC-SHA256 signed with the secret).
+CMS_WEBHOOK_URL = os.environ.get("CMS_WEBHOOK_URL", "")
+CMS_WEBHOOK_SECRET = os.environ.get("CMS_WEBHOOK_SECRET", "")
+# Abandoned resumable uploads (no part received for UPLOAD_EXPIRY_SECONDS) are discarded by this task.
+CELERY_BEAT_SCHEDULE["expire-uploads"] = {"task": "episodes.expire_uploads", "schedule": 15 * 60.0}
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -30,3 +30,7 @@ __all__ = [
     "Video",
     "podcast_guid_for",
 ]
+
+from .api import ApiToken, UploadPart, UploadSession  # noqa: E402
+
+__all__ += ["ApiToken", "UploadPart", "UploadSession"]

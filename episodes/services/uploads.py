@@ -46,22 +46,44 @@ def media_source_create(*, owner: Episode | Video, file: File, filename: str, co
     for chunk in file.chunks():
         digest.update(chunk)
     file.seek(0)
-    key = f"sources/{owner_prefix(owner)}/{uuid.uuid4().hex[:12]}/{name}"
-    stored_key = default_storage.save(key, file)
+    stored_key = default_storage.save(source_key_for(owner, name), file)
+    return media_source_register(
+        owner=owner,
+        storage_key=stored_key,
+        filename=name,
+        byte_size=size,
+        sha256=digest.hexdigest(),
+        content_type=content_type,
+    )
+
+
+def source_key_for(owner: Episode | Video, filename: str) -> str:
+    """A fresh storage key for a new source of ``owner`` (a new folder each time: sources are never overwritten)."""
+    return f"sources/{owner_prefix(owner)}/{uuid.uuid4().hex[:12]}/{safe_filename(filename)}"
+
+
+def media_source_register(
+    *, owner: Episode | Video, storage_key: str, filename: str, byte_size: int, sha256: str = "", content_type: str = ""
+) -> MediaSource:
+    """Record a file already stored at ``storage_key`` as the owner's newest source and queue processing.
+
+    The stored file is deleted if recording fails, so a failed call leaves nothing behind.
+    """
+    name = safe_filename(filename)
     try:
         with transaction.atomic():
             source = MediaSource.objects.create(
                 episode=owner if isinstance(owner, Episode) else None,
                 video=owner if isinstance(owner, Video) else None,
-                storage_key=stored_key,
+                storage_key=storage_key,
                 original_filename=name,
                 content_type=content_type or mimetypes.guess_type(name)[0] or "",
-                byte_size=size,
-                sha256=digest.hexdigest(),
+                byte_size=byte_size,
+                sha256=sha256,
             )
             media_enqueue_processing(source=source)
     except Exception:
-        default_storage.delete(stored_key)
+        default_storage.delete(storage_key)
         raise
     return source
 
