@@ -32,6 +32,18 @@ from episodes.models.content import podcast_guid_for
 from episodes.selectors import latest_job
 from episodes.services import content as content_services
 from episodes.services.errors import DomainError
+from episodes.services.uploads import media_reprocess, media_source_create
+
+
+class MediaUploadForm(forms.ModelForm):
+    """Adds a file field: choosing a file stores it as the new source and queues processing."""
+
+    upload = forms.FileField(
+        required=False,
+        label="Upload media",
+        help_text="Audio (WAV, MP3, M4A, FLAC…) for an episode; video (MP4, MOV, MKV, WebM) for an explainer. "
+        "It is processed in the background; progress shows below.",
+    )
 
 
 class ShowForm(forms.ModelForm):
@@ -112,9 +124,26 @@ def _job_summary(job: ProcessingJob | None) -> str:
 
 
 class PublishingAdmin(admin.ModelAdmin):
-    """Shared publish/unpublish actions that go through the services."""
+    """Shared upload, publish, unpublish and re-process actions that go through the services."""
 
-    actions = ["publish_now", "unpublish"]
+    form = MediaUploadForm
+    actions = ["publish_now", "unpublish", "reprocess"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        upload = form.cleaned_data.get("upload")
+        if upload:
+            try:
+                media_source_create(
+                    owner=obj, file=upload, filename=upload.name, content_type=upload.content_type or ""
+                )
+                self.message_user(request, f"“{upload.name}” was uploaded and is being processed.", messages.INFO)
+            except DomainError as exc:
+                self.message_user(request, f"The upload was not accepted: {exc.message}", messages.ERROR)
+
+    @admin.action(description="Re-process media")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._each(request, queryset, lambda obj: media_reprocess(owner=obj), "queued for re-processing")
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Any], action: Any, done: str) -> None:
         ok = 0

@@ -1,7 +1,7 @@
 """URL wiring: admin, API, feeds, health."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from media_hub import health
 from media_hub.api import api
@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("", include("feeds.urls")),
 ]

@@ -94,3 +94,53 @@ def hours(n: float) -> timedelta:
 
 def now() -> Any:
     return timezone.now()
+
+
+def make_clip(path: Path, *lavfi_args: str) -> Path:
+    """Generate a tiny clip with the bundled ffmpeg (``lavfi_args`` go between the inputs and the output)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *lavfi_args]
+        + [str(path)],
+        check=True,
+        timeout=120,
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four seconds of speech-like stereo noise."""
+    src = "anoisesrc=c=pink:a=0.08:d=4:r=44100,highpass=f=100,lowpass=f=4000,tremolo=f=3:d=0.7"
+    return make_clip(tmp_path_factory.mktemp("clips") / "speech.wav", "-f", "lavfi", "-i", src, "-ac", "2")
+
+
+@pytest.fixture(scope="session")
+def explainer_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three seconds of 320×180 test pattern with a tone."""
+    return make_clip(
+        tmp_path_factory.mktemp("clips") / "explainer.mp4",
+        "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3",
+        "-f", "lavfi", "-i", "sine=f=330:d=3:sample_rate=48000",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+    )  # fmt: skip
+
+
+def child_env(settings: Any) -> dict[str, str]:
+    """Environment for a Django child process (worker, shell) sharing this test's database and storage."""
+    db = settings.DATABASES["default"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("S3_", "DATABASE_URL"))}
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = (
+            f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/"
+            f"{db['NAME']}"
+        )
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    env["MEDIA_WORK_DIR"] = str(settings.MEDIA_WORK_DIR)
+    env["MEDIA_JOB_LEASE_SECONDS"] = str(settings.MEDIA_JOB_LEASE_SECONDS)
+    return env

@@ -94,9 +94,8 @@ def media_enqueue_processing(*, source: MediaSource) -> ProcessingJob:
 
     owner: Episode | Video = source.episode or source.video  # type: ignore[assignment]
     job = ProcessingJob.objects.create(source=source, max_attempts=settings.MEDIA_JOB_MAX_ATTEMPTS)
-    if owner.status != Status.PUBLISHED:
-        # A live item stays live on its current renditions until the new ones are swapped in.
-        type(owner).objects.filter(pk=owner.pk).update(status=Status.PROCESSING)
+    # A published item stays published on its current renditions until the new ones are swapped in.
+    if type(owner).objects.filter(pk=owner.pk).exclude(status=Status.PUBLISHED).update(status=Status.PROCESSING):
         owner.status = Status.PROCESSING
     job_id = job.pk
     transaction.on_commit(lambda: process_media.delay(job_id))

@@ -108,3 +108,34 @@ def test_publish_action_publishes_a_ready_episode(staff_client: Client, episode:
 def test_admin_requires_login(client: Client) -> None:
     response = client.get(reverse("admin:episodes_episode_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploading_in_the_admin_queues_processing(staff_client: Client, episode: Episode, speech_wav: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from episodes.models import ProcessingJob
+
+    data = {
+        "show": episode.show.pk,
+        "title": episode.title,
+        "slug": episode.slug,
+        "episode_type": "full",
+        "guid": episode.guid,
+        "chapters": "[]",
+        "soundbites": "[]",
+        "credits-TOTAL_FORMS": "0",
+        "credits-INITIAL_FORMS": "0",
+        "renditions-TOTAL_FORMS": "0",
+        "renditions-INITIAL_FORMS": "0",
+        "transcripts-TOTAL_FORMS": "0",
+        "transcripts-INITIAL_FORMS": "0",
+        "upload": SimpleUploadedFile("Випуск 5.wav", speech_wav.read_bytes(), content_type="audio/wav"),
+    }
+    response = staff_client.post(reverse("admin:episodes_episode_change", args=[episode.pk]), data, follow=True)
+    assert response.status_code == 200
+    assert "is being processed" in response.content.decode(), response.content.decode()[:3000]
+    job = ProcessingJob.objects.get(source__episode=episode)
+    assert job.source.original_filename == "Випуск 5.wav"
+    episode.refresh_from_db()
+    assert episode.status in {Status.PROCESSING, Status.READY}

@@ -1,0 +1,391 @@
+"""Running processing jobs: lease + heartbeat, the media pipeline, the swap of renditions, the sweeper.
+
+A job is leased by one worker (``lease_owner``) until ``lease_expires_at``; a heartbeat thread extends the
+lease while ffmpeg runs. Outputs are stored under a key prefix unique to the run, then swapped in with one
+transaction; the old set is deleted afterwards. A killed run leaves only an unreferenced prefix, which the next
+run of the same job removes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from episodes.media.config import MediaConfig
+from episodes.media.errors import FFmpegError, MediaError, MediaRejected
+from episodes.media.pipeline import ProcessResult, process_audio, process_video
+from episodes.media.probe import ProbeResult
+from episodes.media.probe import probe as media_probe
+from episodes.models import Episode, MediaSource, ProcessingJob, Rendition, Status, Video
+from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_put_file
+
+from .uploads import owner_prefix
+
+log = logging.getLogger(__name__)
+State = ProcessingJob.State
+Stage = ProcessingJob.Stage
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (our lease expired); stop without touching shared state."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: int
+    worker_id: str
+    attempt: int
+
+
+def media_config() -> MediaConfig:
+    return MediaConfig.from_settings(settings)
+
+
+def work_root() -> Path:
+    root = Path(settings.MEDIA_WORK_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def job_claim(*, job_id: int, worker_id: str) -> Claim | None:
+    """Take the job's lease, or return None when it is done, failed, or leased by a live worker."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = ProcessingJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state in {State.SUCCEEDED, State.FAILED}:
+            return None
+        if job.state == State.RUNNING and job.lease_expires_at and job.lease_expires_at > now:
+            return None
+        if job.attempts >= job.max_attempts:
+            _fail(job, "Processing was tried too many times without finishing; please upload the file again.")
+            return None
+        job.attempts += 1
+        job.state = State.RUNNING
+        job.stage = Stage.FETCHING
+        job.progress = 0
+        job.lease_owner = worker_id
+        job.lease_expires_at = now + timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS)
+        job.heartbeat_at = now
+        job.started_at = job.started_at or now
+        job.error = ""
+        job.error_detail = ""
+        job.save()
+        return Claim(job_id=job.pk, worker_id=worker_id, attempt=job.attempts)
+
+
+def job_heartbeat(*, claim: Claim, stage: str | None = None, progress: int | None = None) -> None:
+    """Extend our lease (and record stage/progress); raise ``LeaseLost`` if the job is no longer ours."""
+    now = timezone.now()
+    fields: dict[str, object] = {
+        "heartbeat_at": now,
+        "lease_expires_at": now + timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS),
+    }
+    if stage is not None:
+        fields["stage"] = stage
+    if progress is not None:
+        fields["progress"] = max(0, min(100, int(progress)))
+    updated = ProcessingJob.objects.filter(
+        pk=claim.job_id, lease_owner=claim.worker_id, attempts=claim.attempt, state=State.RUNNING
+    ).update(**fields)
+    if not updated:
+        raise LeaseLost(f"job {claim.job_id} is no longer leased by {claim.worker_id}")
+
+
+class _Heartbeat:
+    """Keeps the lease alive from a thread; stage/progress updates piggy-back on it."""
+
+    def __init__(self, claim: Claim) -> None:
+        self.claim = claim
+        self.stage: str | None = None
+        self.progress: int | None = None
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{claim.job_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)
+        try:
+            while not self._stop.wait(min(interval, 2.0) if self.stage else interval):
+                try:
+                    job_heartbeat(claim=self.claim, stage=self.stage, progress=self.progress)
+                except LeaseLost:
+                    self.lost.set()
+                    return
+                except DatabaseError:
+                    log.warning("heartbeat failed for job %s; will retry", self.claim.job_id)
+        finally:
+            connection.close()
+
+
+def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | None:
+    """Claim and run a job end to end. Returns the job, or None when there was nothing to do."""
+    worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
+    claim = job_claim(job_id=job_id, worker_id=worker_id)
+    if claim is None:
+        return None
+    job = ProcessingJob.objects.select_related("source__episode__show", "source__video__show").get(pk=job_id)
+    source = job.source
+    run_prefix = f"renditions/{owner_prefix(_owner(source))}/{job.pk}-{claim.attempt}-{uuid.uuid4().hex[:6]}"
+    _remove_stale_workdirs(job.pk)
+    workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.pk}-", dir=work_root()))
+    stored_prefix_written = False
+    try:
+        with _Heartbeat(claim) as beat:
+            result = _process(job, source, workdir, beat)
+            if beat.lost.is_set():
+                raise LeaseLost(f"job {job.pk} lost its lease while processing")
+            beat.stage, beat.progress = Stage.STORING, 95
+            stored_prefix_written = True
+            rows = _store_outputs(result, workdir, run_prefix)
+            if beat.lost.is_set():
+                raise LeaseLost(f"job {job.pk} lost its lease while storing")
+        _swap_in(claim, source, rows, result)
+        log.info("job succeeded", extra={"job_id": job.pk, "source_id": source.pk, "renditions": len(rows)})
+    except LeaseLost:
+        log.warning("job lease lost", extra={"job_id": job.pk})
+        if stored_prefix_written:
+            storage_delete_prefix(run_prefix)
+        return None
+    except MediaRejected as exc:
+        _finish_failed(claim, source, exc.reason, "", retry=False)
+    except FFmpegError as exc:
+        _cleanup_prefix(run_prefix, stored_prefix_written)
+        _finish_failed(claim, source, exc.reason, exc.stderr_tail, retry=False)
+    except (MediaError, OSError, DatabaseError) as exc:
+        # Storage or database trouble is worth another attempt; the job's attempts bound the retries.
+        _cleanup_prefix(run_prefix, stored_prefix_written)
+        _finish_failed(claim, source, "A temporary problem interrupted processing.", repr(exc), retry=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return ProcessingJob.objects.get(pk=job_id)
+
+
+def _owner(source: MediaSource) -> Episode | Video:
+    owner = source.episode or source.video
+    assert owner is not None  # noqa: S101 - guaranteed by the source_has_one_owner constraint
+    return owner
+
+
+def _remove_stale_workdirs(job_id: int) -> None:
+    for leftover in work_root().glob(f"job-{job_id}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _cleanup_prefix(prefix: str, written: bool) -> None:
+    if written:
+        try:
+            storage_delete_prefix(prefix)
+        except OSError:
+            log.exception("could not clean up %s", prefix)
+
+
+# The pipeline's stage names → the job stages the admin shows.
+PIPELINE_STAGES = {
+    "probe": Stage.PROBING,
+    "analyse": Stage.ANALYSING,
+    "encode": Stage.ENCODING,
+    "package": Stage.PACKAGING,
+    "finalise": Stage.TAGGING,
+}
+
+
+def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: _Heartbeat) -> ProcessResult:
+    from .media_meta import tag_meta_for
+
+    local = workdir / "source"
+    local.mkdir()
+    # The local name never comes from the upload: ffmpeg sees a fixed, harmless file name.
+    source_path = local / "input.bin"
+    beat.stage = Stage.FETCHING
+    storage_fetch_to(source.storage_key, source_path)
+    out = workdir / "out"
+    out.mkdir()
+
+    def on_progress(stage: str, percent: float) -> None:
+        beat.stage = PIPELINE_STAGES.get(stage, beat.stage)
+        beat.progress = min(94, int(percent))
+
+    beat.stage = Stage.PROBING
+    config = media_config()
+    info = media_probe(source_path, config)
+    MediaSource.objects.filter(pk=source.pk).update(
+        kind=info.kind, probe=probe_summary(info), duration=info.duration or None
+    )
+    if info.kind == "rejected":
+        raise MediaRejected(info.reason or "This file cannot be processed.")
+    owner = _owner(source)
+    meta = tag_meta_for(owner, workdir)
+    if isinstance(owner, Video):
+        if info.kind != "video":
+            raise MediaRejected("This is an audio file; an explainer video needs a video file.")
+        return process_video(source_path, out, meta, config, on_progress, probed=info)
+    # An episode takes the sound of whatever it is given (a video's picture is not part of a podcast).
+    return process_audio(source_path, out, meta, config, on_progress, probed=info)
+
+
+def probe_summary(info: ProbeResult) -> dict[str, object]:
+    """The probe as JSON for the admin and API (no local paths)."""
+    data = dataclasses.asdict(info)
+    data.pop("path", None)
+    return json.loads(json.dumps(data, default=str))
+
+
+def _store_outputs(result: ProcessResult, workdir: Path, prefix: str) -> list[Rendition]:
+    out = workdir / "out"
+    rows: list[Rendition] = []
+    for output in result.outputs:
+        for relative in output.files or (output.path,):
+            storage_put_file(f"{prefix}/{relative}", out / relative)
+        rows.append(
+            Rendition(
+                kind=output.kind,
+                variant=output.label or "",
+                mime_type=output.mime,
+                codecs=output.codec or "",
+                bitrate=output.bitrate,
+                width=output.width,
+                height=output.height,
+                duration=output.duration,
+                byte_size=output.size_bytes,
+                storage_key=f"{prefix}/{output.path}",
+                sha256=output.sha256,
+            )
+        )
+    return rows
+
+
+def _swap_in(claim: Claim, source: MediaSource, rows: list[Rendition], result: ProcessResult) -> None:
+    owner = _owner(source)
+    old_prefixes: set[str] = set()
+    with transaction.atomic():
+        job = ProcessingJob.objects.select_for_update().get(pk=claim.job_id)
+        if job.lease_owner != claim.worker_id or job.attempts != claim.attempt or job.state != State.RUNNING:
+            raise LeaseLost(f"job {job.pk} was taken over before the swap")
+        existing = Rendition.objects.filter(**{_owner_field(owner): owner})
+        old_prefixes = {r.storage_key.rsplit("/", 1)[0] for r in existing}
+        existing.delete()
+        for row in rows:
+            setattr(row, _owner_field(owner), owner)
+            row.source = source
+        Rendition.objects.bulk_create(rows)
+        job.state, job.stage, job.progress = State.SUCCEEDED, Stage.DONE, 100
+        job.finished_at = timezone.now()
+        job.lease_expires_at = None
+        job.loudness = loudness_summary(result)
+        job.save()
+        type(owner).objects.filter(pk=owner.pk).exclude(status=Status.PUBLISHED).update(status=Status.READY)
+    new_prefixes = {r.storage_key.rsplit("/", 1)[0] for r in rows}
+    for prefix in old_prefixes - new_prefixes:
+        _cleanup_prefix(_run_root(prefix), True)
+
+
+def loudness_summary(result: ProcessResult) -> dict[str, object]:
+    if result.loudness is None:
+        return {}
+    data = json.loads(json.dumps(dataclasses.asdict(result.loudness), default=str))
+    data["gain_db"] = result.gain_db
+    return data
+
+
+def _run_root(prefix: str) -> str:
+    # renditions/<episodes|videos>/<id>/<run>[/sub/dirs]: the run folder is the 4th part.
+    return "/".join(prefix.split("/")[:4])
+
+
+def _owner_field(owner: Episode | Video) -> str:
+    return "episode" if isinstance(owner, Episode) else "video"
+
+
+def _finish_failed(claim: Claim, source: MediaSource, reason: str, detail: str, *, retry: bool) -> None:
+    from episodes.tasks import process_media
+
+    owner = _owner(source)
+    with transaction.atomic():
+        job = ProcessingJob.objects.select_for_update().get(pk=claim.job_id)
+        if job.lease_owner != claim.worker_id or job.attempts != claim.attempt:
+            return
+        job.error, job.error_detail = reason, detail[-4000:]
+        job.lease_expires_at = None
+        if retry and job.attempts < job.max_attempts:
+            job.state, job.stage, job.queued_at = State.QUEUED, Stage.WAITING, timezone.now()
+            job.save()
+            countdown = min(300, 5 * 2 ** (job.attempts - 1))
+            transaction.on_commit(lambda: process_media.apply_async((job.pk,), countdown=countdown))
+            return
+        _fail(job, reason)
+        has_media = Rendition.objects.filter(**{_owner_field(owner): owner}).exists()
+        if not has_media:
+            type(owner).objects.filter(pk=owner.pk).update(status=Status.FAILED)
+
+
+def _fail(job: ProcessingJob, reason: str) -> None:
+    job.state = State.FAILED
+    job.error = reason
+    job.lease_expires_at = None
+    job.finished_at = timezone.now()
+    job.save()
+
+
+def jobs_sweep(*, now: datetime | None = None) -> list[int]:
+    """Re-queue running jobs whose worker stopped heart-beating; fail those out of attempts."""
+    from episodes.tasks import process_media
+
+    now = now or timezone.now()
+    requeued: list[int] = []
+    stale = ProcessingJob.objects.filter(state=State.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
+    for job_id in list(stale):
+        with transaction.atomic():
+            job = ProcessingJob.objects.select_for_update().select_related("source").get(pk=job_id)
+            if job.state != State.RUNNING or not job.lease_expires_at or job.lease_expires_at >= now:
+                continue
+            if job.attempts >= job.max_attempts:
+                reason = (
+                    f"The worker processing this file stopped responding {job.attempts} times; "
+                    "the file may be too demanding. Please try again or upload a smaller file."
+                )
+                _fail(job, reason)
+                owner = _owner(job.source)
+                if not Rendition.objects.filter(**{_owner_field(owner): owner}).exists():
+                    type(owner).objects.filter(pk=owner.pk).update(status=Status.FAILED)
+                continue
+            job.state, job.stage, job.lease_expires_at = State.QUEUED, Stage.WAITING, None
+            job.queued_at = now
+            job.error = "The worker stopped; the job was queued again."
+            job.save()
+            requeued.append(job.pk)
+            transaction.on_commit(partial(process_media.delay, job.pk))
+    # Queued jobs whose message was lost (a broker restart, a SIGKILL on a broker without redelivery) are sent
+    # again; a duplicate message is harmless because job_claim lets only one worker run a job.
+    cutoff = now - timedelta(seconds=settings.MEDIA_JOB_RESEND_SECONDS)
+    for job_id in list(
+        ProcessingJob.objects.filter(state=State.QUEUED, queued_at__lt=cutoff).values_list("pk", flat=True)
+    ):
+        ProcessingJob.objects.filter(pk=job_id, state=State.QUEUED).update(queued_at=now)
+        process_media.delay(job_id)
+        requeued.append(job_id)
+    return requeued
+
+
