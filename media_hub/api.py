@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from episodes.api import router as episodes_router
 from episodes.services.errors import DomainError
+from feeds.api import router as feeds_stats_router
 
 api = NinjaAPI(
     title="Media Hub API",
@@ -21,6 +22,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/v1/", episodes_router)
+api.add_router("/v1/stats/", feeds_stats_router)
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, object]:

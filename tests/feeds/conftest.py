@@ -145,3 +145,13 @@ def partytime() -> Callable[[bytes], dict[str, Any]]:
         return parsed
 
     return parse
+
+
+@pytest.fixture(autouse=True)
+def eager_celery() -> Any:
+    """Run Celery tasks in-process: tests must not leave messages in the development broker folder."""
+    from media_hub.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -93,15 +91,6 @@ def live_video(show: Show, *, episode: Episode | None = None) -> Video:
     Video.objects.filter(pk=video.pk).update(status=Status.READY, episode=episode)
     video.refresh_from_db()
     return video_publish(video=video)
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    from media_hub.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def storage_root() -> Path:

@@ -1,0 +1,39 @@
+"""Download counts in the admin: daily counts per episode and app, and the raw (pruned) listener days."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from feeds.models import DailyDownloads, ListenerDay, WebSubCursor
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Counts are written by the delivery endpoint only; the admin shows them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(DailyDownloads)
+class DailyDownloadsAdmin(ReadOnlyAdmin):
+    list_display = ["day", "show", "episode", "video", "app", "downloads"]
+    list_filter = ["show", "app", "day"]
+    date_hierarchy = "day"
+    search_fields = ["episode__title", "video__title", "show__title"]
+    list_select_related = ["show", "episode", "video"]
+
+
+@admin.register(ListenerDay)
+class ListenerDayAdmin(ReadOnlyAdmin):
+    list_display = ["day", "listener", "target", "app", "bytes_requested", "counted_at"]
+    list_filter = ["app", "day"]
+    date_hierarchy = "day"
+
+
+@admin.register(WebSubCursor)
+class WebSubCursorAdmin(ReadOnlyAdmin):
+    list_display = ["name", "scanned_until"]
