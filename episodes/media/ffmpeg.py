@@ -10,7 +10,8 @@ Usage::
 
 Every run over untrusted input forces the probed demuxer (``-f``) so ffmpeg never re-detects the format,
 and ``-protocol_whitelist file`` so nothing inside the file can make ffmpeg open another URL.
-Progress goes to stderr (``-progress pipe:2``) so stdout stays free for raw PCM (the waveform).
+Progress goes to stdout (``-progress pipe:1``), or to stderr (``pipe:2``) for the encodes whose stdout carries
+raw PCM for the waveform.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from .plan import AudioEncode, Plan, VideoRung
 from .tags import ChapterMark
 
 # Peak ceiling for the sample-peak limiter, below the true-peak target: inter-sample peaks and lossy
-# encoding add up to ~1.1 dB (measured with ebur128 on MP3/AAC/Opus outputs).
-LIMITER_HEADROOM_DB = 1.5
+# encoding add up to ~1.5 dB on noisy material (measured with ebur128 on MP3/AAC/Opus outputs).
+LIMITER_HEADROOM_DB = 2.0
 MAX_GAIN_DB = 30.0
 # Candidate gains at which the analysis pass measures the limiter's loudness loss (see loudness.py).
 LIMITER_PROBE_GAINS = (-6.0, 0.0, 6.0, 12.0, 18.0, 24.0, 30.0)
@@ -38,10 +39,11 @@ TONEMAP_CHAIN = (
 )
 
 
-def _head(exe: str, loglevel: str = "error") -> list[str]:
-    # -nostdin: never read the terminal; -y: outputs live in our own workdir; -progress pipe:2 with
-    # -nostats gives machine-readable key=value progress on stderr for the runner.
-    return [exe, "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", loglevel, "-progress", "pipe:2"]
+def _head(exe: str, loglevel: str = "error", progress: str = "pipe:1") -> list[str]:
+    # -nostdin: never read the terminal; -y: outputs live in our own workdir; -progress with -nostats gives
+    # machine-readable key=value progress for the runner: on stdout, or on stderr (pipe:2) when stdout
+    # carries PCM for the waveform.
+    return [exe, "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", loglevel, "-progress", progress]
 
 
 def untrusted_input(path: Path, demuxer: str) -> list[str]:
@@ -139,7 +141,8 @@ def audio_encode_argv(
     )
     if waveform_rate:
         graph += f";[wsrc]{waveform_filter(waveform_rate)}[wf]"
-    argv = [*_head(exe), *untrusted_input(plan.source, plan.demuxer), *_chapters_input(chapters_file)]
+    head = _head(exe, progress="pipe:2" if waveform_rate else "pipe:1")
+    argv = [*head, *untrusted_input(plan.source, plan.demuxer), *_chapters_input(chapters_file)]
     argv += ["-filter_complex", graph]
     for enc, label in zip(plan.audio, outs, strict=True):
         argv += _audio_output(enc, label, outdir, 1 if chapters_file else None)
@@ -168,15 +171,15 @@ def _video_graph(plan: Plan) -> str:
             f"setsar=1,format=yuv420p,split={len(branches)}{''.join(branches)}"
         )
         previous = f"[n{i}]"
-    if images is not None:
+    if images is not None:  # eof_action=pass: a clip shorter than one sample interval still gets a frame
         im = images
         parts.append(
-            f"[psrc]fps={im.poster_sample_fps},thumbnail=n={im.poster_candidates},split=2[pbig][tsrc]"
+            f"[psrc]fps={im.poster_sample_fps}:eof_action=pass,thumbnail=n={im.poster_candidates},split=2[pbig][tsrc]"
         )
         parts.append(f"[pbig]scale={im.poster_width}:{im.poster_height}[poster]")
         parts.append(f"[tsrc]scale={im.thumb_width}:{im.thumb_height}[thumb]")
         parts.append(
-            f"[ssrc]fps=1/{im.tile_interval_s},scale={im.tile_width}:{im.tile_height},"
+            f"[ssrc]fps=1/{im.tile_interval_s}:eof_action=pass,scale={im.tile_width}:{im.tile_height},"
             f"tile={im.columns}x{im.rows}[sprite]"
         )
     return ";".join(parts)
@@ -229,7 +232,8 @@ def video_encode_argv(
         )
         if waveform_rate:
             graph += f";[wsrc]{waveform_filter(waveform_rate)}[wf]"
-    argv = [*_head(exe), *untrusted_input(plan.source, plan.demuxer), "-filter_complex", graph]
+    head = _head(exe, progress="pipe:2" if plan.has_audio and waveform_rate else "pipe:1")
+    argv = [*head, *untrusted_input(plan.source, plan.demuxer), "-filter_complex", graph]
     for i, rung in enumerate(plan.rungs):
         argv += _rung_output(plan, rung, i, outdir)
     if plan.images is not None:

@@ -186,7 +186,7 @@ def _images(rung: VideoRung, duration: float, config: MediaConfig) -> ImagePlan:
     count = max(1, math.ceil(duration / interval))
     columns = min(config.storyboard_columns, count)
     seconds = max(1, math.ceil(duration))
-    candidates = min(20, seconds)
+    candidates = max(2, min(20, seconds))  # the thumbnail filter needs a batch of at least 2
     return ImagePlan(
         poster_width=rung.width,
         poster_height=rung.height,

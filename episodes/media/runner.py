@@ -7,8 +7,9 @@ Usage::
     result = run(argv, duration_s=120.0, timeout_s=900, stall_s=60, on_progress=lambda pct: print(pct))
     result.elapsed_s, result.max_rss_kb, result.stderr_lines[-5:]
 
-The argv must carry ``-progress pipe:2`` (the builders in ``ffmpeg.py`` add it): progress blocks and log
-lines share stderr, so stdout can carry raw data to ``stdout_sink``. Callbacks run on the calling thread.
+The argv should carry ``-progress pipe:1`` (the builders in ``ffmpeg.py`` add it), or ``-progress pipe:2``
+when stdout carries raw data to ``stdout_sink``; progress lines are recognised on either stream and kept out
+of ``stderr_lines``. Callbacks run on the calling thread.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class _State:
                 self.finished = True
 
 
-def _read_stderr(stream: IO[bytes], state: _State) -> None:
+def _read_lines(stream: IO[bytes], state: _State) -> None:
     for raw in stream:
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         match = _PROGRESS_LINE.match(line)
@@ -122,11 +123,11 @@ def run(
     proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
         list(argv),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE if stdout_sink else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     assert proc.stderr is not None  # noqa: S101 - narrowing for mypy
-    readers = [threading.Thread(target=_read_stderr, args=(proc.stderr, state), daemon=True)]
+    readers = [threading.Thread(target=_read_lines, args=(proc.stderr, state), daemon=True)]
     if stdout_sink is not None:
         assert proc.stdout is not None  # noqa: S101
         readers.append(

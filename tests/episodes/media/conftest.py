@@ -15,7 +15,7 @@ from episodes.media import MediaConfig
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Speech-like: pink noise in the voice band (100 Hz–4 kHz) with a 3 Hz syllable-rate tremolo.
-SPEECH = "anoisesrc=c=pink:a=0.08:d={d}:r=44100,highpass=f=100,lowpass=f=4000,tremolo=f=3:d=0.7"
+SPEECH = "anoisesrc=c=pink:a=0.08:d={d}:r=44100:seed=1234,highpass=f=100,lowpass=f=4000,tremolo=f=3:d=0.7"
 
 
 def ffmpeg(*args: str) -> None:
@@ -58,18 +58,19 @@ class Clips:
         )
 
     def peaky(self) -> Path:
-        """Quiet speech with a near-full-scale 2-sample click every 2 s: the limiter must work."""
-        clicks = "aevalsrc=0.95*lt(mod(t\\,2)\\,0.00005):s=44100:d=8"
+        """Speech with a near-full-scale 2 ms plosive-like burst every 2 s: the limiter must work hard."""
+        burst = "aevalsrc=0.95*lt(mod(t\\,2)\\,0.002)*sin(2*PI*1000*t)*sin(PI*mod(t\\,2)/0.002):s=44100:d=8"
+        speech = SPEECH.format(d=8).replace("a=0.08", "a=0.25")
         return self._make(
             "peaky.wav",
             "-f",
             "lavfi",
             "-i",
-            SPEECH.format(d=8),
+            speech,
             "-f",
             "lavfi",
             "-i",
-            clicks,
+            burst,
             "-filter_complex",
             "[0:a][1:a]amix=inputs=2:normalize=0",
             "-ac",

@@ -157,7 +157,7 @@ def test_loud_surround_is_downmixed_and_limited(tmp_path: Path, clips: Clips) ->
 def test_peaks_are_limited_when_the_gain_is_large(tmp_path: Path, clips: Clips) -> None:
     result = process_audio(clips.peaky(), tmp_path, TagMeta(), MediaConfig())
     assert result.loudness is not None and result.gain_db is not None
-    assert result.loudness.true_peak_dbtp + result.gain_db > 15  # unlimited: +15 dBTP
+    assert result.loudness.true_peak_dbtp + result.gain_db > 10  # unlimited, peaks would reach +10 dBTP
     for out in result.outputs[:3]:
         integrated, peak = ebur128(tmp_path / out.path)
         assert integrated == pytest.approx(-16.0, abs=1.0) and peak <= -1.0

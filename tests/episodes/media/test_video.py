@@ -1,0 +1,209 @@
+"""Video pipeline end to end on tiny clips: ladder MP4s, HLS, images, audio renditions, odd sources."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+
+from episodes.media import FFmpegError, MediaConfig, MediaRejected, ProcessResult, TagMeta, process
+from episodes.media.hls import parse_media_playlist
+
+from .conftest import Clips, ebur128
+
+
+@dataclass
+class Run:
+    result: ProcessResult
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory: pytest.TempPathFactory, clips: Clips, fast_config: MediaConfig) -> Run:
+    workdir = tmp_path_factory.mktemp("video")
+    return Run(process(clips.video(), workdir, TagMeta(title="Пояснення"), fast_config), workdir)
+
+
+def keyframe_times(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        time_base = stream.time_base or Fraction(1)
+        return [
+            round(float(p.pts * time_base), 3)
+            for p in c.demux(stream)
+            if p.is_keyframe and p.pts is not None
+        ]
+
+
+def video_facts(path: Path) -> tuple[int, int, str, float, int]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        frame = next(c.decode(s))
+        return frame.width, frame.height, frame.format.name, float(s.average_rate or 0), int(frame.rotation)
+
+
+def test_ladder_outputs(ladder: Run) -> None:
+    kinds = [o.kind for o in ladder.result.outputs]
+    assert kinds == [
+        "video_mp4",
+        "video_mp4",
+        "hls",
+        "poster",
+        "thumbnail",
+        "storyboard",
+        "storyboard_vtt",
+        "audio_mp3",
+        "audio_aac",
+        "waveform",
+    ]
+    rungs = [o for o in ladder.result.outputs if o.kind == "video_mp4"]
+    assert [(o.label, o.width, o.height) for o in rungs] == [("480p", 640, 480), ("360p", 480, 360)]
+    for out in rungs:
+        path = ladder.workdir / out.path
+        assert video_facts(path)[:4] == (out.width, out.height, "yuv420p", 15.0)
+        assert out.codec is not None and re.fullmatch(r"avc1\.[0-9a-f]{6},mp4a\.40\.2", out.codec)
+        assert out.duration == pytest.approx(13.0, abs=0.2)
+        head = path.read_bytes()[:100_000]
+        assert 0 <= head.find(b"moov") < head.find(b"mdat")  # +faststart
+        assert keyframe_times(path) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    assert not [p for p in ladder.workdir.iterdir() if p.name.startswith(".staging")]
+
+
+def test_hls_master_and_variants(ladder: Run) -> None:
+    hls = ladder.result.output("hls")
+    assert hls is not None and hls.path == "hls/master.m3u8"
+    master = (ladder.workdir / hls.path).read_text().splitlines()
+    assert master[0] == "#EXTM3U" and "#EXT-X-INDEPENDENT-SEGMENTS" in master
+    infs = [(line, master[i + 1]) for i, line in enumerate(master) if line.startswith("#EXT-X-STREAM-INF:")]
+    assert [uri for _, uri in infs] == ["480p/index.m3u8", "360p/index.m3u8"]
+    for line, uri in infs:
+        attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', line.split(":", 1)[1]))
+        assert int(attrs["BANDWIDTH"]) >= int(attrs["AVERAGE-BANDWIDTH"]) > 0
+        assert re.fullmatch(r'"avc1\.[0-9a-f]{6},mp4a\.40\.2"', attrs["CODECS"])
+        assert attrs["FRAME-RATE"] == "15.000" and re.fullmatch(r"\d+x\d+", attrs["RESOLUTION"])
+        playlist = ladder.workdir / "hls" / uri
+        text = playlist.read_text()
+        assert "#EXT-X-INDEPENDENT-SEGMENTS" in text and "#EXT-X-ENDLIST" in text
+        segments, init = parse_media_playlist(playlist)
+        assert init is not None and (playlist.parent / init).exists()
+        durations = [d for _, d in segments]
+        assert durations[:-1] == pytest.approx([6.0] * (len(durations) - 1), abs=0.05)
+        assert 0 < durations[-1] <= 6.05 and sum(durations) == pytest.approx(13.0, abs=0.2)
+        # Every segment starts on a keyframe: decode init + segment as one fMP4.
+        first = (playlist.parent / init).read_bytes() + (playlist.parent / segments[1][0]).read_bytes()
+        joined = playlist.parent / "joined.mp4"
+        joined.write_bytes(first)
+        try:
+            assert keyframe_times(joined)[0] == pytest.approx(6.0, abs=0.05)
+        finally:
+            joined.unlink()
+    assert len(hls.files) > 6 and all((ladder.workdir / f).exists() for f in hls.files)
+
+
+def test_poster_thumbnail_storyboard_and_vtt(ladder: Run) -> None:
+    with Image.open(ladder.workdir / "poster.jpg") as im:
+        assert im.size == (640, 480)
+    with Image.open(ladder.workdir / "thumbnail.jpg") as im:
+        assert im.size == (320, 240)
+    with Image.open(ladder.workdir / "storyboard.jpg") as sprite:
+        assert sprite.size == (160 * 10, 120 * 2)
+    vtt = (ladder.workdir / "storyboard.vtt").read_text().splitlines()
+    assert vtt[0] == "WEBVTT"
+    cues = [line for line in vtt if "#xywh=" in line]
+    assert len(cues) == 13
+    assert cues[0] == "storyboard.jpg#xywh=0,0,160,120" and cues[12] == "storyboard.jpg#xywh=320,120,160,120"
+    assert "00:00:12.000 --> 00:00:13.000" in vtt
+
+
+def test_video_audio_is_normalised_everywhere(ladder: Run) -> None:
+    for name in ("audio.m4a", "audio.mp3", "video_480p.mp4"):
+        integrated, peak = ebur128(ladder.workdir / name)
+        assert integrated == pytest.approx(-16.0, abs=1.0) and peak <= -1.0
+    with av.open(str(ladder.workdir / "video_360p.mp4")) as c:
+        a = c.streams.audio[0]
+        assert (a.codec_context.name, a.codec_context.channels, a.codec_context.profile) == ("aac", 2, "LC")
+
+
+def test_rotated_phone_video_becomes_portrait(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
+    result = process(clips.rotated(), tmp_path, TagMeta(), fast_config)
+    rung = result.output("video_mp4")
+    assert rung is not None and (rung.label, rung.width, rung.height) == ("360p", 360, 640)
+    width, height, _, _, rotation = video_facts(tmp_path / rung.path)
+    assert (width, height, rotation) == (360, 640, 0)
+    with Image.open(tmp_path / "poster.jpg") as im:
+        assert im.size == (360, 640)
+
+
+def test_video_without_audio_is_video_only(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
+    result = process(clips.video(seconds=3, audio=False), tmp_path, TagMeta(), fast_config)
+    assert result.loudness is None
+    assert {o.kind for o in result.outputs} == {
+        "video_mp4",
+        "hls",
+        "poster",
+        "thumbnail",
+        "storyboard",
+        "storyboard_vtt",
+    }
+    with av.open(str(tmp_path / "video_480p.mp4")) as c:
+        assert [s.type for s in c.streams] == ["video"]
+    master = (tmp_path / "hls" / "master.m3u8").read_text()
+    assert re.search(r'CODECS="avc1\.[0-9a-f]{6}"', master)
+
+
+def test_hdr_ten_bit_is_tone_mapped_to_8_bit_sdr(
+    tmp_path: Path, clips: Clips, fast_config: MediaConfig
+) -> None:
+    result = process(clips.hdr10(), tmp_path, TagMeta(), fast_config)
+    assert result.plan.tone_map
+    rung = result.output("video_mp4")
+    assert rung is not None
+    assert video_facts(tmp_path / rung.path)[2] == "yuv420p"
+    with av.open(str(tmp_path / rung.path)) as c:
+        frame = next(c.decode(video=0))
+        assert int(frame.color_trc) in (1, 2)  # bt709 (or unspecified), no longer PQ
+
+
+def test_vfr_source_gets_constant_frame_rate(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
+    result = process(clips.vfr(), tmp_path, TagMeta(), fast_config)
+    assert result.probe.video is not None and result.probe.video.vfr
+    rung = result.output("video_mp4")
+    assert rung is not None
+    with av.open(str(tmp_path / rung.path)) as c:
+        stream = c.streams.video[0]
+        pts = sorted(p.pts for p in c.demux(stream) if p.pts is not None)
+    assert len({b - a for a, b in zip(pts, pts[1:], strict=False)}) == 1
+
+
+def test_half_second_video(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
+    result = process(clips.video(size="320x240", seconds=0.5), tmp_path, TagMeta(), fast_config)
+    rung = result.output("video_mp4")
+    assert rung is not None and (rung.width, rung.height) == (320, 240)
+    assert rung.duration == pytest.approx(0.5, abs=0.1)
+    assert (tmp_path / "poster.jpg").stat().st_size > 0
+    assert "storyboard.jpg#xywh=0,0,160,120" in (tmp_path / "storyboard.vtt").read_text()
+
+
+def test_default_preset_signals_high_profile(tmp_path: Path, clips: Clips) -> None:
+    result = process(clips.video(size="320x240", seconds=1), tmp_path, TagMeta(), MediaConfig())
+    rung = result.output("video_mp4")
+    assert rung is not None and rung.codec is not None and rung.codec.startswith("avc1.64")
+
+
+def test_truncated_faststart_mp4_ends_cleanly(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
+    whole = clips.video("faststart.mp4", seconds=4, extra=("-movflags", "+faststart"))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    out = tmp_path / "out"
+    try:
+        result = process(cut, out, TagMeta(), fast_config)
+    except (MediaRejected, FFmpegError) as exc:
+        assert exc.reason
+        assert not out.exists() or list(out.iterdir()) == []
+    else:
+        assert result.output("video_mp4") is not None and result.output("hls") is not None
