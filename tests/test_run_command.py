@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -44,7 +45,7 @@ def test_run_serves_admin_health_and_api_then_stops_cleanly_on_ctrl_c(tmp_path: 
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         status = 0
         while time.monotonic() < deadline and proc.poll() is None:
             try:
@@ -61,6 +62,21 @@ def test_run_serves_admin_health_and_api_then_stops_cleanly_on_ctrl_c(tmp_path: 
         assert get(f"{base}/static/admin/css/base.css")[0] == 200
         status, body = get(f"{base}/api/v1/shows")
         assert status == 200 and json.loads(body)[0]["title"] == "Ukraine Insights"
+        # The demo's generated episode and video go through the real pipeline on the embedded worker, then
+        # appear (published) in the article API and the feed, and the enclosure serves byte ranges.
+        items: list[dict[str, object]] = []
+        while time.monotonic() < deadline + 240 and len(items) < 2 and proc.poll() is None:
+            status, body = get(f"{base}/api/v1/articles/demo-article-1/media")
+            items = json.loads(body)["items"] if status == 200 else []
+            time.sleep(1)
+        assert [item["type"] for item in items] == ["video", "episode"], items
+        status, feed = get(f"{base}/feeds/ukraine-insights.xml")
+        assert status == 200 and "Україна: тиждень 1".encode() in feed
+        enclosure = re.search(rb'<enclosure url="([^"]+)" length="(\d+)" type="audio/mpeg"', feed)
+        assert enclosure is not None
+        request = urllib.request.Request(enclosure.group(1).decode(), headers={"Range": "bytes=0-9"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+            assert response.status == 206 and response.read()[:3] == b"ID3"
         assert (tmp_path / "media_hub.sqlite3").exists()
         assert (tmp_path / "secret_key").exists()
     finally:

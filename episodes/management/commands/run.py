@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from types import FrameType
 from typing import Any
@@ -48,13 +49,17 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write("Database migrated, static files collected.")
 
+        demo_show = None
         if options["demo"]:
             from episodes.services.demo import demo_seed
 
-            show = demo_seed()
-            self.stdout.write(f"Demo show “{show.title}” is ready (its media is processed in the background).")
+            self.stdout.write("Generating the demo episode and explainer video…")
+            demo_show = demo_seed()
+            self.stdout.write(f"Demo show “{demo_show.title}”: its media is being processed by the worker.")
 
         children = self._start(env, host, port, options)
+        if demo_show is not None:
+            self._publish_demo_in_background(demo_show)
         base = env["PUBLIC_BASE_URL"]
         self.stdout.write(
             "\nMedia Hub is running.\n"
@@ -95,6 +100,21 @@ class Command(BaseCommand):
             subprocess.Popen(web, env=env, start_new_session=True),
             subprocess.Popen(worker, env=env, start_new_session=True),
         ]
+
+    def _publish_demo_in_background(self, show: Any) -> None:
+        """Publish the demo items once processed, so the feed and API show them without a click."""
+        from django.db import connection
+
+        from episodes.services.demo import demo_publish_when_ready
+
+        def work() -> None:
+            try:
+                for title in demo_publish_when_ready(show=show):
+                    self.stdout.write(f"Demo: published “{title}”.")
+            finally:
+                connection.close()
+
+        threading.Thread(target=work, name="demo-publisher", daemon=True).start()
 
     def _supervise(self, children: list[subprocess.Popen[bytes]]) -> int:
         stopping = False
