@@ -51,10 +51,10 @@ def untrusted_input(path: Path, demuxer: str) -> list[str]:
     return ["-protocol_whitelist", "file", "-f", demuxer, "-i", str(Path(path).resolve())]
 
 
-def audio_prechain(channels: int) -> str:
-    """Downmix (5.1 → stereo) or keep mono, resample to 48 kHz float (8 kHz mono gets upsampled)."""
+def audio_prechain(channels: int, rate: int = 48000) -> str:
+    """Downmix (5.1 → stereo) or keep mono, as float at the plan's rate (8 kHz mono gets upsampled)."""
     layout = "mono" if channels == 1 else "stereo"
-    return f"aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts={layout}"
+    return f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts={layout}"
 
 
 def loudness_chain(gain_db: float, true_peak_db: float) -> str:
@@ -70,7 +70,7 @@ def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_P
     limiter_branches = [f"[c{i}]" for i in range(len(probe_gains))]
     sample = "aselect='lt(mod(t,10),2)'," if plan.duration > SAMPLED_ANALYSIS_AFTER_S else ""
     parts = [
-        f"[0:a:0]{audio_prechain(plan.audio_channels)},asplit=2[m][c]",
+        f"[0:a:0]{audio_prechain(plan.audio_channels, plan.audio_rate)},asplit=2[m][c]",
         "[m]ebur128=peak=true:framelog=quiet[mo]",
         # Limiter loss measured on a mono 16 kHz copy: a fraction of the cost, within ~0.3 dB of 48 kHz.
         f"[c]{sample}aformat=sample_fmts=fltp:sample_rates=16000:channel_layouts=mono,"
@@ -135,7 +135,7 @@ def audio_encode_argv(
     outs = [f"[a{i}]" for i in range(len(plan.audio))]
     wave = ["[wf]"] if waveform_rate else []
     graph = (
-        f"[0:a:0]{audio_prechain(plan.audio_channels)},"
+        f"[0:a:0]{audio_prechain(plan.audio_channels, plan.audio_rate)},"
         f"{loudness_chain(gain_db, plan.target_true_peak_db)},"
         f"asplit={len(outs) + len(wave)}{''.join(outs)}{'[wsrc]' if wave else ''}"
     )
@@ -226,7 +226,7 @@ def video_encode_argv(
         if waveform_rate:
             labels.append("[wsrc]")
         graph += (
-            f";[0:a:0]{audio_prechain(plan.audio_channels)},"
+            f";[0:a:0]{audio_prechain(plan.audio_channels, plan.audio_rate)},"
             f"{loudness_chain(gain_db or 0.0, plan.target_true_peak_db)},"
             f"asplit={len(labels)}{''.join(labels)}"
         )

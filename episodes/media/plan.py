@@ -98,6 +98,7 @@ class Plan:
     duration: float
     audio_channels: int
     audio: tuple[AudioEncode, ...]
+    audio_rate: int = 48000
     rungs: tuple[VideoRung, ...] = ()
     images: ImagePlan | None = None
     tone_map: bool = False
@@ -203,7 +204,12 @@ def _images(rung: VideoRung, duration: float, config: MediaConfig) -> ImagePlan:
     )
 
 
-def _audio_outputs(channels: int, with_opus: bool) -> tuple[AudioEncode, ...]:
+def _chain_rate(sample_rate: int | None) -> int:
+    """Process at the source rate when it is a delivery rate (no resampling); otherwise at 48 kHz."""
+    return sample_rate if sample_rate in (44100, 48000) else 48000
+
+
+def _audio_outputs(channels: int, with_opus: bool, rate: int = 44100) -> tuple[AudioEncode, ...]:
     mono = channels == 1
     outputs = [
         AudioEncode(
@@ -215,7 +221,7 @@ def _audio_outputs(channels: int, with_opus: bool) -> tuple[AudioEncode, ...]:
             "aac",
             "ipod",
             64_000 if mono else 96_000,
-            44100,
+            rate,
             channels,
             "audio/mp4",
             "mp4a.40.2",
@@ -244,13 +250,15 @@ def plan(probe: ProbeResult, config: MediaConfig) -> Plan:
         raise MediaRejected(probe.reason or "This file cannot be processed.")
     audio = probe.audio
     channels = 0 if audio is None else (1 if audio.channels == 1 else 2)
+    rate = _chain_rate(audio.sample_rate if audio is not None else None)
     base = Plan(
         kind="audio",
         source=probe.path,
         demuxer=probe.demuxer,
         duration=probe.duration,
         audio_channels=channels,
-        audio=_audio_outputs(channels, with_opus=True),
+        audio=_audio_outputs(channels, with_opus=True, rate=rate),
+        audio_rate=rate,
         preset=config.x264_preset,
         keyframe_interval_s=config.keyframe_interval_s,
         hls_segment_s=config.hls_segment_s,
@@ -266,7 +274,7 @@ def plan(probe: ProbeResult, config: MediaConfig) -> Plan:
     return replace(
         base,
         kind="video",
-        audio=_audio_outputs(channels, with_opus=False) if channels else (),
+        audio=_audio_outputs(channels, with_opus=False, rate=rate) if channels else (),
         rungs=rungs,
         images=_images(rungs[0], probe.duration, config),
         tone_map=video.hdr,

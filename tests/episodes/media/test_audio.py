@@ -172,7 +172,7 @@ def test_narrowband_mono_is_resampled_and_stays_mono(tmp_path: Path, clips: Clip
             rates[out.kind] = (cc.sample_rate, cc.channels)
         integrated, peak = ebur128(tmp_path / out.path)
         assert integrated == pytest.approx(-16.0, abs=1.0) and peak <= -1.0
-    assert rates == {"audio_mp3": (44100, 1), "audio_aac": (44100, 1), "audio_opus": (48000, 1)}
+    assert rates == {"audio_mp3": (44100, 1), "audio_aac": (48000, 1), "audio_opus": (48000, 1)}
 
 
 def test_cover_art_mp3_is_processed_as_audio(tmp_path: Path, clips: Clips) -> None:

@@ -129,6 +129,9 @@ def test_audio_plan_outputs_follow_source_channels() -> None:
     mp3 = stereo.audio[0]
     assert (mp3.encoder, mp3.bitrate, mp3.sample_rate) == ("libmp3lame", 128_000, 44100)
     assert stereo.audio[2].sample_rate == 48000
+    # A 44.1 kHz source is processed at 44.1 kHz: only Opus resamples (to its 48 kHz).
+    assert stereo.audio_rate == 44100 and stereo.audio[1].sample_rate == 44100
+    assert plan(video_probe(640, 360), CONFIG).audio_rate == 48000
 
 
 def test_rejected_probe_cannot_be_planned() -> None:
@@ -160,7 +163,7 @@ def test_audio_encode_argv_one_process_all_outputs_normalised() -> None:
     p = plan(audio_probe(2), CONFIG)
     argv = ffmpeg.audio_encode_argv(p, gain_db=4.25, exe="ffmpeg", outdir=Path("/w"))
     graph = flag(argv, "-filter_complex")
-    assert graph.startswith("[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,")
+    assert graph.startswith("[0:a:0]aformat=sample_fmts=fltp:sample_rates=44100:channel_layouts=stereo,")
     assert "volume=4.25dB,alimiter=limit=0.7079" in graph and "asplit=4[a0][a1][a2][wsrc]" in graph
     assert argv.count("-i") == 1
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "-c:a"] == [

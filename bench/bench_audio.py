@@ -1,0 +1,116 @@
+"""Audio renditions benchmark: our pipeline vs bare ffmpeg doing the same encodes.
+
+Usage::
+
+    uv run python bench/bench_audio.py               # 60-minute speech-like source
+    uv run python bench/bench_audio.py --minutes 5   # quick run
+
+Prints wall time, speed (× realtime), the ratio against baselines measured in the same run, and the peak
+RSS of the ffmpeg children of each phase (each phase runs in its own forked process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from episodes.media import MediaConfig, TagMeta, probe, process_audio  # noqa: E402
+from episodes.media.plan import plan  # noqa: E402
+
+SPEECH = "anoisesrc=c=pink:a=0.1:r=44100:seed=7:d={d},highpass=f=100,lowpass=f=5000,tremolo=f=3:d=0.7"
+
+
+def make_source(path: Path, seconds: float, exe: str) -> None:
+    """A stereo 44.1 kHz MP3 at 192k: what a producer typically uploads."""
+    subprocess.run(
+        [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", SPEECH.format(d=seconds),
+         "-ac", "2", "-c:a", "libmp3lame", "-b:a", "192k", str(path)],
+        check=True,
+    )  # fmt: skip
+
+
+def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    started = time.perf_counter()
+    fn()
+    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+
+
+def measure(fn: Callable[[], None]) -> tuple[float, int]:
+    """Run fn in a forked process; return (wall seconds, peak child RSS in KiB)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_phase, args=(fn, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def bare_commands(source: Path, out: Path, exe: str, *, single: bool) -> list[list[str]]:
+    """The same three encodes (fixed gain, no analysis, no tags, no waveform)."""
+    head = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(source)]
+    encodes = [
+        ["-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100", "-f", "mp3", str(out / "b.mp3")],
+        ["-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "ipod", str(out / "b.m4a")],
+        ["-c:a", "libopus", "-b:a", "64k", "-ar", "48000", "-f", "ogg", str(out / "b.opus")],
+    ]
+    chain = "volume=3dB,alimiter=limit=0.7:level=false"
+    if single:
+        graph = f"[0:a]{chain},asplit=3[a0][a1][a2]"
+        argv = [*head, "-filter_complex", graph]
+        for i, enc in enumerate(encodes):
+            argv += ["-map", f"[a{i}]", *enc]
+        return [argv]
+    return [[*head, "-af", chain, *enc] for enc in encodes]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    args = parser.parse_args()
+    config = MediaConfig()
+    exe = config.ffmpeg_exe()
+    seconds = args.minutes * 60
+    with tempfile.TemporaryDirectory(prefix="bench-audio-") as tmp:
+        root = Path(tmp)
+        source = root / "source.mp3"
+        t0 = time.perf_counter()
+        make_source(source, seconds, exe)
+        print(f"source: {args.minutes:g} min stereo 44.1 kHz MP3 192k, generated in {time.perf_counter() - t0:.1f} s")
+        p = plan(probe(source, config), config)
+        print(f"plan: {[a.kind for a in p.audio]}")
+
+        def ours() -> None:
+            result = process_audio(source, root / "ours", TagMeta(title="Bench"), config)
+            print(f"  ours: loudness in {result.loudness}, gain {result.gain_db:+.2f} dB", flush=True)
+
+        def bare(single: bool) -> Callable[[], None]:
+            def run() -> None:
+                out = root / ("single" if single else "three")
+                out.mkdir(exist_ok=True)
+                for argv in bare_commands(source, out, exe, single=single):
+                    subprocess.run(argv, check=True)
+
+            return run
+
+        three_s, three_rss = measure(bare(single=False))
+        single_s, single_rss = measure(bare(single=True))
+        ours_s, ours_rss = measure(ours)
+    print(f"baseline A, three bare commands (one per encode): {three_s:7.1f} s  peak RSS {three_rss / 1024:6.1f} MiB")
+    print(f"baseline B, one bare command, three outputs:      {single_s:7.1f} s  peak RSS {single_rss / 1024:6.1f} MiB")
+    print(f"ours (probe+analysis+encode+tags+waveform):       {ours_s:7.1f} s  peak RSS {ours_rss / 1024:6.1f} MiB")
+    print(f"speed: {seconds / ours_s:.1f}× realtime (target ≥ 40×)")
+    print(f"ratio ours / baseline A: {ours_s / three_s:.2f}   ours / baseline B: {ours_s / single_s:.2f}  (target ≤ 1.15)")
+
+
+if __name__ == "__main__":
+    main()
