@@ -5,6 +5,7 @@ Error body: ``{"error": {"code": "validation_error", "message": "...", "fields":
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -48,7 +49,14 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(request, error_body("unauthorized", "Authentication required."), status=401)
+    response = api.create_response(request, error_body("unauthorized", "Authentication required."), status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="media-hub"'
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return api.create_response(request, error_body("too_large", "The request body is too large."), status=413)
 
 
 @api.exception_handler(Http404)

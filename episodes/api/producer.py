@@ -14,7 +14,7 @@ from ninja import Field, Status
 from episodes.auth import request_user
 from episodes.models import Episode, Show, Video
 from episodes.schemas import (
-    ChapterIn,
+    ChaptersIn,
     EpisodeIn,
     EpisodePatch,
     JobOut,
@@ -113,12 +113,10 @@ def update_video(request: HttpRequest, id: Id, payload: VideoPatch) -> MediaItem
 
 
 @router.put("/episodes/{id}/chapters", response={200: MediaItemOut, **WRITE_ERRORS}, auth=TOKEN, tags=["producer"])
-def set_chapters(
-    request: HttpRequest, id: Id, payload: Annotated[list[ChapterIn], Field(max_length=1000)]
-) -> MediaItemOut:
+def set_chapters(request: HttpRequest, id: Id, payload: ChaptersIn) -> MediaItemOut:
     """Replace the episode's chapters (Podcasting 2.0 style: start seconds, title, optional url/img)."""
     episode = item_for_write(Episode, id, request_user(request))
-    chapters = [c.dict(exclude_none=True) for c in payload]
+    chapters = [c.dict(exclude_none=True) for c in payload.chapters]
     return _fresh(content.episode_update(episode=episode, chapters=chapters))
 
 

@@ -49,6 +49,10 @@ class ChapterIn(StrictIn):
     img: Url | None = None
 
 
+class ChaptersIn(StrictIn):
+    chapters: Annotated[list[ChapterIn], Field(max_length=1000)]
+
+
 class EpisodePatch(StrictIn):
     title: Title | None = None
     slug: Slug | None = None
@@ -84,7 +88,7 @@ class PublishIn(StrictIn):
 class TranscriptIn(StrictIn):
     language: Annotated[str, Field(min_length=2, max_length=16)]
     format: Literal["vtt", "srt"]
-    content: str = Field(description="The WebVTT or SRT text (at most 5 MB).")
+    content: str = Field(description="The WebVTT or SRT text (at most 2 MB).")
 
 
 class ArticleIn(StrictIn):

@@ -19,7 +19,8 @@ from episodes.models import Episode, Transcript, Video
 from .errors import InvalidInput, NotFound, PayloadTooLarge
 from .uploads import owner_prefix
 
-TRANSCRIPT_MAX_BYTES = 5 * 1024 * 1024
+# Below Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), which bounds the JSON body; ~20 hours of speech.
+TRANSCRIPT_MAX_BYTES = 2 * 1024 * 1024
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # 00:01:02.500 (VTT; hours optional) or 00:01:02,500 (SRT).
 _TS = r"(?:(\d{1,3}):)?([0-5]\d):([0-5]\d)[.,](\d{3})"

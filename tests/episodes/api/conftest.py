@@ -43,7 +43,7 @@ class Api:
 
 
 def make_user(django_user_model: Any, name: str, *, staff: bool = False) -> Any:
-    return django_user_model.objects.create_user(username=name, password="x", is_staff=staff)
+    return django_user_model.objects.create_user(username=name, password=None, is_staff=staff)
 
 
 @pytest.fixture
@@ -83,7 +83,10 @@ def add_renditions(item: Any, *, video: bool) -> Any:
         **{field: item}, storage_key=f"sources/{field}s/{item.pk}/a/in.mp4", original_filename="in.mp4", byte_size=9
     )
     prefix = f"renditions/{field}s/{item.pk}/run1"
-    rows = [("poster", "", "image/jpeg", "poster.jpg", None), ("thumbnail", "", "image/jpeg", "thumb.jpg", None)]
+    rows: list[tuple[str, str, str, str, int | None]] = [
+        ("poster", "", "image/jpeg", "poster.jpg", None),
+        ("thumbnail", "", "image/jpeg", "thumb.jpg", None),
+    ]
     if video:
         rows += [
             ("video_mp4", "720p", "video/mp4", "v720.mp4", 720),

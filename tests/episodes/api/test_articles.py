@@ -40,9 +40,7 @@ def test_lookup_by_article_url(api: Any, media: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("count", [1, 50])
-def test_article_query_count_does_not_grow(
-    api: Any, show: Any, count: int, django_assert_max_num_queries: Any
-) -> None:
+def test_article_query_count_does_not_grow(api: Any, show: Any, count: int, django_assert_max_num_queries: Any) -> None:
     items = []
     for n in range(count):
         if n % 2:
