@@ -21,8 +21,9 @@ from episodes.categories import parse_category
 from episodes.links import absolute, chapters_url, rendition_url, show_feed_url, transcript_url
 from episodes.models import Episode, Rendition, Show, Video
 from episodes.models import Transcript as TranscriptRow
+from episodes.selectors import feed_episodes
 from feeds import data
-from feeds.selectors import feed_page_episodes, is_live, show_with_credits
+from feeds.selectors import FeedRows, feed_rows, show_with_credits
 
 PAGE_SIZE = 100
 EPISODE_TYPES: dict[str, data.EpisodeType] = {"full": "full", "trailer": "trailer", "bonus": "bonus"}
@@ -93,15 +94,12 @@ def _alternate(rendition: Rendition, title: str) -> data.AlternateEnclosure:
     )
 
 
-def _alternates(episode: Episode, renditions: Sequence[Rendition]) -> tuple[data.AlternateEnclosure, ...]:
+def _alternates(
+    renditions: Sequence[Rendition], video: Video | None, video_renditions: Sequence[Rendition]
+) -> tuple[data.AlternateEnclosure, ...]:
     by_kind = {r.kind: r for r in renditions if not r.variant}
     result = [_alternate(by_kind[kind], title) for kind, title in AUDIO_ALTERNATES if kind in by_kind]
-    try:
-        video: Video | None = episode.source_video
-    except Video.DoesNotExist:
-        video = None
-    if video is not None and is_live(video):
-        video_renditions = list(video.renditions.all())
+    if video is not None:  # only a live source video: its URLs answer 404 otherwise
         mp4s = [r for r in video_renditions if r.kind == Rendition.Kind.VIDEO_MP4]
         for mp4 in sorted(mp4s, key=lambda r: -(r.height or 0)):
             result.append(_alternate(mp4, f"Video {mp4.height}p" if mp4.height else "Video"))
@@ -126,17 +124,18 @@ def _soundbites(episode: Episode) -> tuple[data.Soundbite, ...]:
     return tuple(bites)
 
 
-def feed_episode(episode: Episode) -> data.FeedEpisode | None:
-    """Item data for a live episode with prefetched relations; None when it has no MP3 to enclose."""
-    renditions = list(episode.renditions.all())
+def feed_episode(episode: Episode, rows: FeedRows) -> data.FeedEpisode | None:
+    """Item data for a live episode from the bulk-read ``rows``; None when it has no MP3 to enclose."""
+    renditions = rows.renditions.get(episode.pk, [])
     mp3 = next((r for r in renditions if r.kind == Rendition.Kind.AUDIO_MP3 and not r.variant), None)
     if mp3 is None or episode.publish_at is None:
         return None  # podcast apps drop items without an enclosure anyway
     persons = tuple(
         data.Person(name=c.person.name, role=c.role, group=c.group, href=c.person.href or None,
                     img=c.person.img or None)
-        for c in episode.credits.all()
+        for c in rows.credits.get(episode.pk, [])
     )  # fmt: skip
+    video = rows.videos.get(episode.pk)
     duration = mp3.duration if mp3.duration is not None and math.isfinite(mp3.duration) else None
     return data.FeedEpisode(
         guid=episode.guid,
@@ -153,11 +152,11 @@ def feed_episode(episode: Episode) -> data.FeedEpisode | None:
         episode_type=EPISODE_TYPES.get(episode.episode_type, "full"),
         explicit=episode.explicit,
         image_url=artwork_url("e", episode.pk, episode.artwork.name) if episode.artwork.name else None,
-        transcripts=tuple(_transcript(t) for t in episode.transcripts.all()),
+        transcripts=tuple(_transcript(t) for t in rows.transcripts.get(episode.pk, [])),
         chapters_url=chapters_url(episode.pk) if episode.chapters else None,
         soundbites=_soundbites(episode),
         persons=persons,
-        alternate_enclosures=_alternates(episode, renditions),
+        alternate_enclosures=_alternates(renditions, video, rows.video_renditions.get(video.pk, []) if video else []),
     )
 
 
@@ -189,11 +188,12 @@ def feed_inputs(
     channel = feed_show(
         show_with_credits(show=show), last_build_date=last_build_date or timezone.now(), hub_url=hub_url
     )
-    episodes = feed_page_episodes(show=show)
     info = None
-    if page is not None:
-        total = live_count if live_count is not None else episodes.count()
+    if page is None:
+        rows = feed_rows(show=show)
+    else:
+        total = live_count if live_count is not None else feed_episodes(show=show).count()
         info = page_info(slug=show.slug, page=page, pages=page_count(total))
-        episodes = episodes[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    items = [item for item in (feed_episode(e) for e in episodes) if item is not None]
+        rows = feed_rows(show=show, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    items = [item for item in (feed_episode(e, rows) for e in rows.episodes) if item is not None]
     return channel, items, info

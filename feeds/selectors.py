@@ -9,9 +9,11 @@ Visibility comes from episodes.selectors (``is_live_q``, ``feed_episodes``), nev
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -19,6 +21,17 @@ from django.utils import timezone
 
 from episodes.models import Episode, EpisodePerson, Rendition, Show, ShowPerson, Status, Transcript, Video
 from episodes.selectors import feed_episodes, is_live_q
+
+# Only what the feed shows: model instances are most of the cost of a 2,000-episode feed.
+EPISODE_FIELDS = (
+    "id", "show_id", "title", "summary", "show_notes", "season", "number", "episode_type", "explicit", "artwork",
+    "guid", "status", "publish_at", "chapters", "soundbites",
+)  # fmt: skip
+RENDITION_FIELDS = (
+    "id", "episode_id", "video_id", "kind", "variant", "mime_type", "codecs", "bitrate", "height", "duration",
+    "byte_size", "storage_key",
+)  # fmt: skip
+_Row = TypeVar("_Row", Rendition, Transcript, EpisodePerson)
 
 
 def _scalar(qs: QuerySet[Any], function: str, field: str, output: models.Field[Any, Any]) -> Subquery:
@@ -47,7 +60,9 @@ def feed_state(*, slug: str) -> FeedState | None:
     # Unpublished and edited-after-publishing episodes move Last-Modified too (an item disappearing is a change).
     seen = episodes.filter(Q(first_published_at__isnull=False) | is_live_q())
     scheduled = episodes.filter(status=Status.PUBLISHED, publish_at__gt=now)
-    renditions = Rendition.objects.filter(Q(episode__show=show_ref) | Q(video__episode__show=show_ref))
+    # Two queries, not one OR: SQLite cannot use the owner indexes across an OR of joins and scans the table.
+    renditions = Rendition.objects.filter(episode__show=show_ref)
+    video_renditions = Rendition.objects.filter(video__episode__show=show_ref)
     transcripts = Transcript.objects.filter(episode__show=show_ref)
     credits = EpisodePerson.objects.filter(episode__show=show_ref)
     show_credits = ShowPerson.objects.filter(show=show_ref)
@@ -63,6 +78,9 @@ def feed_state(*, slug: str) -> FeedState | None:
             f_rend_max=_scalar(renditions, "MAX", "id", integer),
             f_rend_count=_scalar(renditions, "COUNT", "id", integer),
             f_rend_created=_scalar(renditions, "MAX", "created_at", moment),
+            f_vrend_max=_scalar(video_renditions, "MAX", "id", integer),
+            f_vrend_count=_scalar(video_renditions, "COUNT", "id", integer),
+            f_vrend_created=_scalar(video_renditions, "MAX", "created_at", moment),
             f_tr_max=_scalar(transcripts, "MAX", "id", integer),
             f_tr_count=_scalar(transcripts, "COUNT", "id", integer),
             f_tr_created=_scalar(transcripts, "MAX", "created_at", moment),
@@ -77,8 +95,9 @@ def feed_state(*, slug: str) -> FeedState | None:
     if row is None:
         return None
     values = {name: getattr(row, name) for name in vars(row) if name.startswith("f_")}
-    stamps = [row.updated_at, *(values[k] for k in ("f_live_publish", "f_seen_updated", "f_rend_created",
-                                                     "f_tr_created", "f_video_updated"))]  # fmt: skip
+    stamp_names = ("f_live_publish", "f_seen_updated", "f_rend_created", "f_vrend_created", "f_tr_created",
+                   "f_video_updated")  # fmt: skip
+    stamps = [row.updated_at, *(values[k] for k in stamp_names)]
     last_modified = min(max(stamp for stamp in stamps if stamp is not None), now)
     raw = repr((row.pk, row.updated_at, sorted(values.items())))
     return FeedState(
@@ -90,15 +109,57 @@ def feed_state(*, slug: str) -> FeedState | None:
     )
 
 
-def feed_page_episodes(*, show: Show) -> QuerySet[Episode]:
-    """The live episodes of the feed, newest first, with source videos and their renditions prefetched."""
-    return (
-        feed_episodes(show=show)
-        .select_related("source_video")
-        .prefetch_related(
-            Prefetch("source_video__renditions", queryset=Rendition.objects.order_by("kind", "-height", "id"))
-        )
-    )
+@dataclass
+class FeedRows:
+    """Live episodes of a feed (newest first) with their related rows grouped by episode id."""
+
+    episodes: list[Episode]
+    renditions: dict[int, list[Rendition]] = field(default_factory=dict)
+    transcripts: dict[int, list[Transcript]] = field(default_factory=dict)
+    credits: dict[int, list[EpisodePerson]] = field(default_factory=dict)
+    videos: dict[int, Video] = field(default_factory=dict)  # episode id → its live source video
+    video_renditions: dict[int, list[Rendition]] = field(default_factory=dict)  # video id → renditions
+
+
+def _grouped(rows: Iterable[_Row], key: str) -> dict[int, list[_Row]]:
+    groups: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, key)].append(row)
+    return dict(groups)
+
+
+def feed_rows(*, show: Show, offset: int = 0, limit: int | None = None) -> FeedRows:
+    """The feed's episodes and related rows in six queries, whatever the number of episodes.
+
+    Grouped by hand rather than with prefetch_related: Django clones a queryset per instance when it
+    prefetches, which costs seconds on a 2,000-episode show.
+    """
+    # feed_episodes() is the shared visibility + ordering rule; its prefetches are replaced by the bulk reads.
+    qs = feed_episodes(show=show).prefetch_related(None).select_related(None).only(*EPISODE_FIELDS)
+    if limit is not None:
+        qs = qs[offset : offset + limit]
+    episodes = list(qs)
+    if not episodes:
+        return FeedRows(episodes=[])
+    # A page names its ≤100 ids; the full feed uses a subquery instead of thousands of parameters.
+    id_query: Any = [e.pk for e in episodes]
+    if limit is None:
+        id_query = feed_episodes(show=show).prefetch_related(None).order_by().values("id")
+    videos = {v.episode_id: v for v in Video.objects.filter(is_live_q(), episode__in=id_query) if v.episode_id}
+    return FeedRows(
+        episodes=episodes,
+        renditions=_grouped(Rendition.objects.filter(episode__in=id_query).only(*RENDITION_FIELDS)
+                            .order_by("kind", "-height", "id"), "episode_id"),
+        transcripts=_grouped(Transcript.objects.filter(episode__in=id_query).order_by("language", "format"),
+                             "episode_id"),
+        credits=_grouped(EpisodePerson.objects.filter(episode__in=id_query).select_related("person")
+                         .order_by("position", "id"), "episode_id"),
+        videos=videos,
+        video_renditions=_grouped(
+            Rendition.objects.filter(video__in=[v.pk for v in videos.values()]).order_by("kind", "-height", "id"),
+            "video_id",
+        ) if videos else {},
+    )  # fmt: skip
 
 
 def show_with_credits(*, show: Show) -> Show:
@@ -114,12 +175,6 @@ def live_episode(*, episode_id: int) -> Episode | None:
 
 def live_video(*, video_id: int) -> Video | None:
     return Video.objects.filter(is_live_q(), pk=video_id).select_related("show").first()
-
-
-def is_live(obj: Episode | Video, *, now: datetime | None = None) -> bool:
-    """The in-memory twin of ``is_live_q`` for objects already loaded."""
-    moment = now or timezone.now()
-    return obj.status == Status.PUBLISHED and obj.publish_at is not None and obj.publish_at <= moment
 
 
 def live_rendition(*, episode_id: int | None, video_id: int | None, kind: str, variant: str) -> Rendition | None:
