@@ -194,33 +194,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Celery: a file-system broker under var/ unless CELERY_BROKER_URL is set -----------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-CELERY_BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR),
-        "data_folder_out": str(CELERY_BROKER_DIR),
-        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
-        "control_folder": str(CELERY_BROKER_DIR / "control"),
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
-else:
-    # Longer than the longest job so Redis does not redeliver a transcode that is still running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}}
-CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-jobs": {"task": "episodes.sweep_stale_jobs", "schedule": 60.0},
-}
-
 # --- Media processing ---------------------------------------------------------------------------------------
 FFMPEG_BINARY = os.environ.get("FFMPEG_BINARY", "")
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 8 * 1024**3)
@@ -234,6 +207,57 @@ MEDIA_JOB_LEASE_SECONDS = env_int("MEDIA_JOB_LEASE_SECONDS", 120)
 MEDIA_JOB_RESEND_SECONDS = env_int("MEDIA_JOB_RESEND_SECONDS", 900)
 # Scratch space for ffmpeg: sources are downloaded here and renditions written before they are stored.
 MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work")).resolve()
+
+# --- Celery: a file-system broker under var/ unless CELERY_BROKER_URL is set -----------------------------
+# Two queues: "media" for transcoding (workers with cores to spare), "default" for light work (feeds, pings,
+# analytics, the sweeper). One beat process schedules the periodic tasks.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_DIR = VAR_DIR / "broker"
+# A job may run this long: the longest allowed source at 3× its duration (slow video ladders), plus fetching
+# and storing. The soft limit raises in the task (the job fails with a reason); the hard limit kills the child.
+MEDIA_JOB_SOFT_TIME_LIMIT = env_int("MEDIA_JOB_SOFT_TIME_LIMIT", 3 * MEDIA_MAX_DURATION_SECONDS + 600)
+MEDIA_JOB_TIME_LIMIT = MEDIA_JOB_SOFT_TIME_LIMIT + 300
+# A job that failed on storage or database trouble is retried after base × 2^(attempt-1) seconds (≤ 300).
+MEDIA_JOB_RETRY_BACKOFF_SECONDS = env_int("MEDIA_JOB_RETRY_BACKOFF_SECONDS", 5)
+MEDIA_JOB_SWEEP_SECONDS = env_int("MEDIA_JOB_SWEEP_SECONDS", 60)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR),
+        "data_folder_out": str(CELERY_BROKER_DIR),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+else:
+    # Longer than the longest job so Redis does not redeliver a transcode that is still running. (A worker
+    # that dies is noticed sooner by the job lease and the sweeper, so nothing waits this long.)
+    _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", MEDIA_JOB_TIME_LIMIT + 3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+    if _visibility_timeout <= MEDIA_JOB_TIME_LIMIT:
+        raise ImproperlyConfigured(
+            f"CELERY_VISIBILITY_TIMEOUT must exceed the job time limit ({MEDIA_JOB_TIME_LIMIT} s), or Redis "
+            "hands running transcodes to a second worker."
+        )
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep retrying the broker forever (a Redis restart must not end the worker), also at start-up.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}}
+CELERY_TASK_ANNOTATIONS = {
+    "episodes.process_media": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging below
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-jobs": {"task": "episodes.sweep_stale_jobs", "schedule": float(MEDIA_JOB_SWEEP_SECONDS)},
+}
 
 # --- Logging: JSON lines on stderr ------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
@@ -267,6 +291,26 @@ CMS_WEBHOOK_URL = os.environ.get("CMS_WEBHOOK_URL", "")
 CMS_WEBHOOK_SECRET = os.environ.get("CMS_WEBHOOK_SECRET", "")
 # Abandoned resumable uploads (no part received for UPLOAD_EXPIRY_SECONDS) are discarded by this task.
 CELERY_BEAT_SCHEDULE["expire-uploads"] = {"task": "episodes.expire_uploads", "schedule": 15 * 60.0}
+
+# --- Feeds, delivery and download analytics (feeds/) -------------------------------------------------------
+WEBSUB_HUB_URL = os.environ.get("WEBSUB_HUB_URL", "")
+FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 300)
+# Listener ids are salted hashes of IP + User-Agent; the salt is derived from SECRET_KEY unless given.
+ANALYTICS_SALT = os.environ.get("ANALYTICS_SALT", "")
+DOWNLOAD_EVENTS_RETENTION_DAYS = env_int("DOWNLOAD_EVENTS_RETENTION_DAYS", 90)
+# Built feeds (plain + gzipped XML, ~1.5 MB for 2,000 episodes) are cached per process, keyed by a fingerprint
+# of their inputs; bounded by entry count because LocMem does not bound bytes.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "feeds": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "feeds",
+        "OPTIONS": {"MAX_ENTRIES": env_int("FEED_CACHE_MAX_ENTRIES", 64)},
+    },
+}
+CELERY_TASK_ROUTES["feeds.*"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["feeds-websub-scan"] = {"task": "feeds.websub_scan", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["feeds-prune-download-events"] = {"task": "feeds.prune_download_events", "schedule": 3600.0}
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
