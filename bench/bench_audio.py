@@ -26,19 +26,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from episodes.media import MediaConfig, TagMeta, probe, process_audio  # noqa: E402
 from episodes.media.plan import plan  # noqa: E402
 
-SPEECH = "anoisesrc=c=pink:a=0.1:r=44100:seed=7:d={d},highpass=f=100,lowpass=f=5000,tremolo=f=3:d=0.7"
+SPEECH = "anoisesrc=c=pink:a=0.3:r=44100:seed=7:d={d},highpass=f=100,lowpass=f=5000,tremolo=f=3:d=0.7"
 
 
 def make_source(path: Path, seconds: float, exe: str) -> None:
     """A stereo 44.1 kHz MP3 at 192k: what a producer typically uploads."""
     subprocess.run(
-        [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", SPEECH.format(d=seconds),
+        [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", SPEECH.format(d=seconds),
          "-ac", "2", "-c:a", "libmp3lame", "-b:a", "192k", str(path)],
         check=True,
     )  # fmt: skip
 
 
-def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:
     started = time.perf_counter()
     fn()
     queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
@@ -85,7 +86,8 @@ def main() -> None:
         source = root / "source.mp3"
         t0 = time.perf_counter()
         make_source(source, seconds, exe)
-        print(f"source: {args.minutes:g} min stereo 44.1 kHz MP3 192k, generated in {time.perf_counter() - t0:.1f} s")
+        took = time.perf_counter() - t0
+        print(f"source: {args.minutes:g} min stereo 44.1 kHz MP3 192k, generated in {took:.1f} s")
         p = plan(probe(source, config), config)
         print(f"plan: {[a.kind for a in p.audio]}")
 
@@ -105,11 +107,16 @@ def main() -> None:
         three_s, three_rss = measure(bare(single=False))
         single_s, single_rss = measure(bare(single=True))
         ours_s, ours_rss = measure(ours)
-    print(f"baseline A, three bare commands (one per encode): {three_s:7.1f} s  peak RSS {three_rss / 1024:6.1f} MiB")
-    print(f"baseline B, one bare command, three outputs:      {single_s:7.1f} s  peak RSS {single_rss / 1024:6.1f} MiB")
-    print(f"ours (probe+analysis+encode+tags+waveform):       {ours_s:7.1f} s  peak RSS {ours_rss / 1024:6.1f} MiB")
+
+    def line(label: str, wall: float, rss_kib: int) -> None:
+        print(f"{label:<52}{wall:7.1f} s  peak RSS {rss_kib / 1024:6.1f} MiB")
+
+    line("baseline A, three bare commands (one per encode):", three_s, three_rss)
+    line("baseline B, one bare command, three outputs:", single_s, single_rss)
+    line("ours (probe+analysis+encode+tags+waveform):", ours_s, ours_rss)
     print(f"speed: {seconds / ours_s:.1f}× realtime (target ≥ 40×)")
-    print(f"ratio ours / baseline A: {ours_s / three_s:.2f}   ours / baseline B: {ours_s / single_s:.2f}  (target ≤ 1.15)")
+    print(f"ratio ours / baseline A: {ours_s / three_s:.2f}, ours / baseline B: {ours_s / single_s:.2f}")
+    print("(target ≤ 1.15)")
 
 
 if __name__ == "__main__":

@@ -165,10 +165,8 @@ def _video_graph(plan: Plan) -> str:
             branches.append("[psrc]")
         if last:
             branches.append("[ssrc]")
-        fps = f"fps={rung.fps.numerator}/{rung.fps.denominator},"
         parts.append(
-            f"{previous}{pre if i == 0 else ''}{fps}scale={rung.width}:{rung.height},"
-            f"setsar=1,format=yuv420p,split={len(branches)}{''.join(branches)}"
+            f"{previous}{pre if i == 0 else ''}{rung_filter(rung)},split={len(branches)}{''.join(branches)}"
         )
         previous = f"[n{i}]"
     if images is not None:  # eof_action=pass: a clip shorter than one sample interval still gets a frame
@@ -185,10 +183,10 @@ def _video_graph(plan: Plan) -> str:
     return ";".join(parts)
 
 
-def _rung_output(plan: Plan, rung: VideoRung, index: int, outdir: Path) -> list[str]:
+def x264_args(plan: Plan, rung: VideoRung) -> list[str]:
+    """Encoder options of one rung (shared with the benchmark's one-process-per-rung baseline)."""
     gop = str(rung.gop)
-    args = [
-        "-map", f"[v{index}]",
+    return [
         "-c:v", "libx264", "-preset", plan.preset, "-profile:v", "high", "-level:v", rung.level,
         "-pix_fmt", "yuv420p",
         # CRF for quality with a VBV cap so peaks stay bounded (HLS BANDWIDTH vs AVERAGE-BANDWIDTH).
@@ -198,6 +196,16 @@ def _rung_output(plan: Plan, rung: VideoRung, index: int, outdir: Path) -> list[
         "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
         "-force_key_frames", f"expr:gte(t,n_forced*{plan.keyframe_interval_s})",
     ]  # fmt: skip
+
+
+def rung_filter(rung: VideoRung) -> str:
+    """Constant frame rate (VFR sources too), the rung's size, square pixels, 8-bit 4:2:0."""
+    fps = f"fps={rung.fps.numerator}/{rung.fps.denominator}"
+    return f"{fps},scale={rung.width}:{rung.height},setsar=1,format=yuv420p"
+
+
+def _rung_output(plan: Plan, rung: VideoRung, index: int, outdir: Path) -> list[str]:
+    args = ["-map", f"[v{index}]", *x264_args(plan, rung)]
     if plan.has_audio:
         args += ["-map", f"[va{index}]", "-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2"]
         args += ["-ar", "48000"]

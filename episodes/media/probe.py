@@ -244,6 +244,8 @@ def probe(path: Path, config: MediaConfig) -> ProbeResult:
             return ProbeResult(path=path, kind="rejected", size_bytes=size, reason=reason)
         tail = done.stderr.decode(errors="replace")[-2000:]
         raise ProbeError(f"probe worker failed ({done.returncode}): {tail}") from exc
+    if not report.get("ok") and report.get("error") == "StartupFailed":
+        raise ProbeError(f"probe worker could not start under its resource limits: {report.get('message')}")
     if not report.get("ok") and report.get("error") == "MemoryError":
         reason = "Analysing this file needed too much memory; it may be damaged or malformed."
         return ProbeResult(path=path, kind="rejected", size_bytes=size, reason=reason)

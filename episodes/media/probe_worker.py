@@ -162,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _limit_resources(args.max_memory, args.max_cpu)
     try:
+        import av  # noqa: F401 - loading the decoders must itself fit under the limits
+    except (ImportError, MemoryError, OSError) as exc:
+        json.dump({"ok": False, "error": "StartupFailed", "message": str(exc)}, sys.stdout)
+        return 0
+    try:
         report = probe_file(args.path, args.formats)
     except Exception as exc:  # noqa: BLE001 - any crash becomes a report the parent can explain
         report = {"ok": False, "error": type(exc).__name__, "message": str(exc)}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from episodes.media import MediaConfig, MediaRejected, TagMeta, probe, process
+from episodes.media import MediaConfig, MediaRejected, ProbeError, TagMeta, probe, process
 
 from .conftest import Clips, ffmpeg
 
@@ -183,6 +183,11 @@ def test_chapters_and_tags_are_reported(tmp_path: Path, clips: Clips) -> None:
     result = probe(out, DEFAULT)
     assert result.kind == "audio" and result.tags.get("title") == "Тиждень"
     assert [(c.start, c.end, c.title) for c in result.chapters] == [(0.0, 1.5, "Вступ")]
+
+
+def test_probe_runs_under_a_memory_limit(clips: Clips) -> None:
+    with pytest.raises(ProbeError, match="resource limits"):
+        probe(clips.video(seconds=2), MediaConfig(probe_max_memory_bytes=40 * 1024**2))
 
 
 def test_probe_timeout_rejects(clips: Clips) -> None:

@@ -1,0 +1,123 @@
+"""Video ladder benchmark: our single-decode pipeline vs one ffmpeg per rung (same x264 settings).
+
+Usage::
+
+    uv run python bench/bench_video_ladder.py               # 60 s 1080p30 source with audio
+    uv run python bench/bench_video_ladder.py --seconds 10  # quick run
+
+Baseline: for each rung, one ffmpeg from the source (fps/scale + the same x264 and AAC options, +faststart),
+then HLS remuxed from each MP4 with -c copy. Ours: ``process_video`` end to end, which also does the
+loudness analysis, normalised audio, poster, thumbnail, storyboard, M4A/MP3 and waveform. Each phase runs in
+its own forked process so its ffmpeg children's peak RSS can be reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from episodes.media import MediaConfig, TagMeta, probe, process_video  # noqa: E402
+from episodes.media import ffmpeg as builders  # noqa: E402
+from episodes.media.plan import Plan, plan  # noqa: E402
+
+SPEECH = "anoisesrc=c=pink:a=0.3:r=48000:seed=7:d={d},highpass=f=100,lowpass=f=5000,tremolo=f=3:d=0.7"
+
+
+def make_source(path: Path, seconds: float, exe: str) -> None:
+    """A 1080p30 H.264 + AAC upload (x264 veryfast CRF 20, like a phone or editor export)."""
+    subprocess.run(
+        [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={seconds}",
+         "-f", "lavfi", "-i", SPEECH.format(d=seconds),
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-b:a", "160k", "-ac", "2", "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+
+
+def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:
+    started = time.perf_counter()
+    fn()
+    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+
+
+def measure(fn: Callable[[], None]) -> tuple[float, int]:
+    """Run fn in a forked process; return (wall seconds, peak child RSS in KiB)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_phase, args=(fn, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def baseline_commands(p: Plan, source: Path, out: Path, exe: str) -> list[list[str]]:
+    """One full decode + encode per rung, then one -c copy HLS remux per rung."""
+    head = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    commands = []
+    for rung in p.rungs:
+        mp4 = out / rung.filename
+        commands.append(
+            [*head, "-i", str(source), "-map", "0:v:0", "-map", "0:a:0", "-vf", builders.rung_filter(rung),
+             *builders.x264_args(p, rung), "-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2",
+             "-ar", "48000", "-movflags", "+faststart", str(mp4)]
+        )  # fmt: skip
+    for rung in p.rungs:
+        (out / rung.name).mkdir(exist_ok=True)
+        commands.append(
+            [*head, "-i", str(out / rung.filename), "-c", "copy",
+             "-f", "hls", "-hls_time", str(p.hls_segment_s),
+             "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+             "-hls_segment_filename", str(out / rung.name / "seg_%03d.m4s"),
+             str(out / rung.name / "index.m3u8")]
+        )  # fmt: skip
+    return commands
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--preset", default=None, help="x264 preset for both sides (default: MediaConfig's)")
+    args = parser.parse_args()
+    config = MediaConfig(**({"x264_preset": args.preset} if args.preset else {}))
+    exe = config.ffmpeg_exe()
+    with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
+        root = Path(tmp)
+        source = root / "source.mp4"
+        t0 = time.perf_counter()
+        make_source(source, args.seconds, exe)
+        took = time.perf_counter() - t0
+        print(f"source: {args.seconds:g} s 1920x1080 30 fps H.264 + AAC, generated in {took:.1f} s")
+        p = plan(probe(source, config), config)
+        rungs = [f"{r.name} {r.width}x{r.height}@{float(r.fps):g}" for r in p.rungs]
+        print(f"ladder: {rungs}, preset {p.preset}")
+
+        def baseline() -> None:
+            out = root / "baseline"
+            out.mkdir()
+            for argv in baseline_commands(p, source, out, exe):
+                subprocess.run(argv, check=True)
+
+        def ours() -> None:
+            result = process_video(source, root / "ours", TagMeta(title="Bench"), config)
+            print(f"  ours made: {sorted({o.kind for o in result.outputs})}", flush=True)
+
+        base_s, base_rss = measure(baseline)
+        ours_s, ours_rss = measure(ours)
+    print(f"baseline (one ffmpeg per rung + HLS remux): {base_s:7.1f} s  peak RSS {base_rss / 1024:7.1f} MiB")
+    print(f"ours (single decode, everything):           {ours_s:7.1f} s  peak RSS {ours_rss / 1024:7.1f} MiB")
+    print(f"ratio ours / baseline: {ours_s / base_s:.2f}  (target ≤ 0.70)")
+
+
+if __name__ == "__main__":
+    main()
