@@ -1,4 +1,9 @@
-"""Celery tasks: take ids, call a service. Nothing else."""
+"""Celery tasks: take ids, call a service. Nothing else.
+
+Queues, time limits and retry policy are configuration (``CELERY_*`` in settings): ``process_media`` runs on the
+``media`` queue with soft/hard time limits scaled to the longest allowed source; everything else is light work
+on ``default``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,22 @@ import os
 import socket
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from episodes.services import processing
 
 
-@shared_task(name="episodes.process_media", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name="episodes.process_media",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # The database was unreachable even after job_run's in-place retries (e.g. at claim time): try later.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=8,
+)
 def process_media(job_id: int) -> None:
     processing.job_run(job_id=job_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
 

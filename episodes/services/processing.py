@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,17 +22,18 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from episodes.media.config import MediaConfig
-from episodes.media.errors import FFmpegError, MediaError, MediaRejected
+from episodes.media.errors import MediaRejected
 from episodes.media.pipeline import ProcessResult, process_audio, process_video
 from episodes.media.probe import ProbeResult
 from episodes.media.probe import probe as media_probe
 from episodes.models import Episode, MediaSource, ProcessingJob, Rendition, Status, Video
 from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_put_file
 
+from .processing_faults import SourceMissing, db_retry, failure_for, is_missing
 from .uploads import owner_prefix
 
 log = logging.getLogger(__name__)
@@ -124,8 +126,6 @@ class _Heartbeat:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        from django.db import connection
-
         interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)
         try:
             while not self._stop.wait(min(interval, 2.0) if self.stage else interval):
@@ -134,8 +134,13 @@ class _Heartbeat:
                 except LeaseLost:
                     self.lost.set()
                     return
-                except DatabaseError:
-                    log.warning("heartbeat failed for job %s; will retry", self.claim.job_id)
+                except DatabaseError as exc:
+                    # A dropped connection stays dropped: close it so the next beat opens a fresh one.
+                    log.warning("heartbeat failed; will retry", extra={"job_id": self.claim.job_id,
+                                                                         "error": repr(exc)[:300]})  # fmt: skip
+                    connection.close()
+                except Exception:  # noqa: BLE001 - the lease must keep being renewed whatever happens
+                    log.exception("heartbeat error; will retry", extra={"job_id": self.claim.job_id})
         finally:
             connection.close()
 
@@ -143,11 +148,17 @@ class _Heartbeat:
 def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | None:
     """Claim and run a job end to end. Returns the job, or None when there was nothing to do."""
     worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
-    claim = job_claim(job_id=job_id, worker_id=worker_id)
+    claim = db_retry(lambda: job_claim(job_id=job_id, worker_id=worker_id), what="claim", job_id=job_id)
     if claim is None:
         return None
-    job = ProcessingJob.objects.select_related("source__episode__show", "source__video__show").get(pk=job_id)
+    job = db_retry(
+        lambda: ProcessingJob.objects.select_related("source__episode__show", "source__video__show").get(pk=job_id),
+        what="load", job_id=job_id,
+    )  # fmt: skip
     source = job.source
+    context = log_context(claim, source)
+    log.info("job started", extra=context)
+    started = time.monotonic()
     run_prefix = f"renditions/{owner_prefix(_owner(source))}/{job.pk}-{claim.attempt}-{uuid.uuid4().hex[:6]}"
     _remove_stale_workdirs(job.pk)
     workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.pk}-", dir=work_root()))
@@ -162,25 +173,35 @@ def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | Non
             rows = _store_outputs(result, workdir, run_prefix)
             if beat.lost.is_set():
                 raise LeaseLost(f"job {job.pk} lost its lease while storing")
-        _swap_in(claim, source, rows, result)
-        log.info("job succeeded", extra={"job_id": job.pk, "source_id": source.pk, "renditions": len(rows)})
+        # The renditions are stored; a database blip here is retried in place rather than redoing the work.
+        db_retry(lambda: _swap_in(claim, source, rows, result), what="swap", job_id=job.pk)
+        log.info("job succeeded", extra={**context, "renditions": len(rows),
+                                         "seconds": round(time.monotonic() - started, 3)})  # fmt: skip
     except LeaseLost:
-        log.warning("job lease lost", extra={"job_id": job.pk})
-        if stored_prefix_written:
-            storage_delete_prefix(run_prefix)
+        log.warning("job lease lost", extra=context)
+        _cleanup_prefix(run_prefix, stored_prefix_written)
         return None
-    except MediaRejected as exc:
-        _finish_failed(claim, source, exc.reason, "", retry=False)
-    except FFmpegError as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure is classified, recorded and maybe retried
+        failure = failure_for(exc, max_attempts=job.max_attempts, attempt=claim.attempt)
         _cleanup_prefix(run_prefix, stored_prefix_written)
-        _finish_failed(claim, source, exc.reason, exc.stderr_tail, retry=False)
-    except (MediaError, OSError, DatabaseError) as exc:
-        # Storage or database trouble is worth another attempt; the job's attempts bound the retries.
-        _cleanup_prefix(run_prefix, stored_prefix_written)
-        _finish_failed(claim, source, "A temporary problem interrupted processing.", repr(exc), retry=True)
+        db_retry(lambda: _finish_failed(claim, source, failure.reason, failure.detail, retry=failure.retry,
+                                        kind=failure.kind),  # fmt: skip
+                 what="record failure", job_id=job.pk)  # fmt: skip
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return ProcessingJob.objects.get(pk=job_id)
+    return db_retry(lambda: ProcessingJob.objects.get(pk=job_id), what="reload", job_id=job_id)
+
+
+def log_context(claim: Claim, source: MediaSource) -> dict[str, object]:
+    """The ids every log line of a job carries (JSON fields: job_id, source_id, episode_id/video_id, …)."""
+    return {
+        "job_id": claim.job_id,
+        "source_id": source.pk,
+        "episode_id": source.episode_id,
+        "video_id": source.video_id,
+        "attempt": claim.attempt,
+        "worker_id": claim.worker_id,
+    }
 
 
 def _owner(source: MediaSource) -> Episode | Video:
@@ -195,11 +216,12 @@ def _remove_stale_workdirs(job_id: int) -> None:
 
 
 def _cleanup_prefix(prefix: str, written: bool) -> None:
+    """Remove a run's stored files; never raises (storage may be the thing that is down)."""
     if written:
         try:
             storage_delete_prefix(prefix)
-        except OSError:
-            log.exception("could not clean up %s", prefix)
+        except Exception:  # noqa: BLE001 - an unreferenced prefix is harmless; the next run removes its own
+            log.warning("could not clean up stored files", extra={"prefix": prefix}, exc_info=True)
 
 
 # The pipeline's stage names → the job stages the admin shows.
@@ -220,7 +242,12 @@ def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: _Hear
     # The local name never comes from the upload: ffmpeg sees a fixed, harmless file name.
     source_path = local / "input.bin"
     beat.stage = Stage.FETCHING
-    storage_fetch_to(source.storage_key, source_path)
+    try:
+        storage_fetch_to(source.storage_key, source_path)
+    except Exception as exc:
+        if is_missing(exc):
+            raise SourceMissing(f"{source.storage_key}: {exc!r}") from exc
+        raise
     out = workdir / "out"
     out.mkdir()
 
@@ -282,12 +309,16 @@ def _swap_in(claim: Claim, source: MediaSource, rows: list[Rendition], result: P
     old_prefixes: set[str] = set()
     with transaction.atomic():
         job = ProcessingJob.objects.select_for_update().get(pk=claim.job_id)
-        if job.lease_owner != claim.worker_id or job.attempts != claim.attempt or job.state != State.RUNNING:
+        ours = job.lease_owner == claim.worker_id and job.attempts == claim.attempt
+        if ours and job.state == State.SUCCEEDED:
+            return  # a retry after our own commit went through but its acknowledgement was lost
+        if not ours or job.state != State.RUNNING:
             raise LeaseLost(f"job {job.pk} was taken over before the swap")
         existing = Rendition.objects.filter(**{_owner_field(owner): owner})
         old_prefixes = {r.storage_key.rsplit("/", 1)[0] for r in existing}
         existing.delete()
         for row in rows:
+            row.pk = None  # a repeat after a rolled-back attempt inserts afresh
             setattr(row, _owner_field(owner), owner)
             row.source = source
         Rendition.objects.bulk_create(rows)
@@ -319,10 +350,19 @@ def _owner_field(owner: Episode | Video) -> str:
     return "episode" if isinstance(owner, Episode) else "video"
 
 
-def _finish_failed(claim: Claim, source: MediaSource, reason: str, detail: str, *, retry: bool) -> None:
+def retry_countdown(attempts: int) -> int:
+    """Seconds before attempt ``attempts + 1``: exponential backoff from MEDIA_JOB_RETRY_BACKOFF_SECONDS."""
+    base = max(1, int(getattr(settings, "MEDIA_JOB_RETRY_BACKOFF_SECONDS", 5)))
+    return int(min(300, base * 2 ** max(0, attempts - 1)))
+
+
+def _finish_failed(
+    claim: Claim, source: MediaSource, reason: str, detail: str, *, retry: bool, kind: str = "media"
+) -> None:
     from episodes.tasks import process_media
 
     owner = _owner(source)
+    context = {**log_context(claim, source), "error_kind": kind, "error": reason, "detail": detail[-500:]}
     with transaction.atomic():
         job = ProcessingJob.objects.select_for_update().get(pk=claim.job_id)
         if job.lease_owner != claim.worker_id or job.attempts != claim.attempt:
@@ -332,9 +372,11 @@ def _finish_failed(claim: Claim, source: MediaSource, reason: str, detail: str, 
         if retry and job.attempts < job.max_attempts:
             job.state, job.stage, job.queued_at = State.QUEUED, Stage.WAITING, timezone.now()
             job.save()
-            countdown = min(300, 5 * 2 ** (job.attempts - 1))
-            transaction.on_commit(lambda: process_media.apply_async((job.pk,), countdown=countdown))
+            countdown = retry_countdown(job.attempts)
+            log.warning("job failed; retrying", extra={**context, "retry_in_s": countdown})
+            transaction.on_commit(partial(process_media.apply_async, (job.pk,), countdown=countdown))
             return
+        log.error("job failed", extra=context)
         _fail(job, reason)
         has_media = Rendition.objects.filter(**{_owner_field(owner): owner}).exists()
         if not has_media:
@@ -387,5 +429,3 @@ def jobs_sweep(*, now: datetime | None = None) -> list[int]:
         process_media.delay(job_id)
         requeued.append(job_id)
     return requeued
-
-
