@@ -58,7 +58,8 @@ def _channel(fg: FeedGenerator, show: FeedShow, page: PageInfo | None) -> None:
     fg.generator(GENERATOR)
     if show.copyright:
         fg.copyright(xml_text(show.copyright))
-    fg.image(url=xml_url(show.image_url), title=xml_text(show.title).strip(), link=xml_url(show.link))
+    if show.image_url:  # an empty <image><url/> is invalid RSS; without artwork Apple lists nothing anyway
+        fg.image(url=xml_url(show.image_url), title=xml_text(show.title).strip(), link=xml_url(show.link))
 
     fg.podcast.itunes_author(xml_text(show.author))
     if show.owner_name.strip() and show.owner_email.strip():  # feedgen refuses one without the other

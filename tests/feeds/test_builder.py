@@ -314,3 +314,9 @@ def test_2000_episodes_build() -> None:
     channel = parse(xml)
     assert len(channel.findall("item")) == 2000
     assert len({item.findtext("guid") for item in channel.findall("item")}) == 2000
+
+
+def test_a_show_without_artwork_gets_no_empty_image_tags() -> None:
+    channel = parse(build_feed(make_show(image_url=""), [make_episode()]))
+    assert channel.find("image") is None
+    assert channel.find("itunes:image", NS) is None
