@@ -86,3 +86,32 @@ def embed_iframe_html(src: str, *, title: str, width: int, height: int) -> str:
         f'<iframe src="{escape(src)}" title="{escape(title)}" width="{int(width)}" height="{int(height)}" '
         'frameborder="0" loading="lazy" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>'
     )
+
+
+def embed_path(kind: str, item_id: int) -> str:
+    """``/embed/video/3/`` or ``/embed/episode/12/`` (``kind`` is "video" or "episode")."""
+    return f"/embed/{kind}/{int(item_id)}/"
+
+
+def video_page_path(video_id: int, slug: str) -> str:
+    """The public page of a video; the slug (any script) is percent-encoded."""
+    return f"/videos/{int(video_id)}/{quote(slug, safe='')}/"
+
+
+def episode_page_path(episode_id: int, slug: str) -> str:
+    """The public page of an episode; the slug (any script) is percent-encoded."""
+    return f"/episodes/{int(episode_id)}/{quote(slug, safe='')}/"
+
+
+def video_page_url(video_id: int, slug: str) -> str:
+    return absolute(video_page_path(video_id, slug))
+
+
+def episode_page_url(episode_id: int, slug: str) -> str:
+    return absolute(episode_page_path(episode_id, slug))
+
+
+def oembed_discovery_urls(target_url: str) -> dict[str, str]:
+    """The JSON and XML oEmbed URLs a public page advertises in ``<link rel="alternate">``."""
+    base = oembed_url(target_url)
+    return {"json": f"{base}&format=json", "xml": f"{base}&format=xml"}

@@ -16,4 +16,5 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("", include("feeds.urls")),
+    path("", include("episodes.urls_public")),
 ]

@@ -34,3 +34,7 @@ __all__ = [
 from .api import ApiToken, UploadPart, UploadSession  # noqa: E402
 
 __all__ += ["ApiToken", "UploadPart", "UploadSession"]
+
+from .embeds import EmbedView  # noqa: E402
+
+__all__ += ["EmbedView"]
