@@ -106,7 +106,7 @@ def test_unsupported_format_is_501(client: Client, live_video: Video) -> None:
 @pytest.mark.parametrize(
     "url",
     ["", "not a url", "ftp://127.0.0.1:8000/embed/video/1/", "/embed/video/1/", "javascript:alert(1)",
-     "http://" + "x" * 3000],
+     "http://" + "x" * 3000, "http://[::1", "http://127.0.0.1:99999/embed/video/1/", "http://127.0.0.1:8000\n/x"],
 )  # fmt: skip
 def test_a_bad_url_is_400_json(client: Client, db: None, url: str) -> None:
     response = get(client, url)

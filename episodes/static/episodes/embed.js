@@ -95,6 +95,7 @@
     }
     media.addEventListener("seeking", function () {
       if (!cues) { if (!loading) load(); return; }
+      if (media.readyState < 1) return;
       var t = media.currentTime, cue = null;
       for (var i = 0; i < cues.length; i++) if (t >= cues[i].start && t < cues[i].end) cue = cues[i];
       if (!cue) return;
