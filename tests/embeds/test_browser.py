@@ -5,12 +5,14 @@ Screenshots go to test-artifacts/ (gitignored). Playwright drives /usr/bin/chrom
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.core.files import File
@@ -154,6 +156,13 @@ def test_video_and_episode_embeds_play_in_chromium(
         page.goto(f"{base}/embed/video/{processed_video.pk}/?t=2")
         page.wait_for_function("document.querySelector('video').currentTime >= 1.9", timeout=10_000)
 
+        # Where HLS fails (or is blocked), the player falls back to the MP4 <source>s.
+        page.route("**/hls/master.m3u8", lambda route: route.abort())
+        page.goto(f"{base}/embed/video/{processed_video.pk}/?autoplay=1")
+        page.wait_for_function("document.querySelector('video').currentTime > 0.5", timeout=15_000)
+        report["video_fallback_source"] = _media_state(page, "video")["src"]
+        assert "/d/v/" in report["video_fallback_source"] and ".mp4" in report["video_fallback_source"]
+
         # The episode: audio plays, and a chapter button works from the keyboard.
         context.close()
         context = browser.new_context(viewport={"width": 640, "height": 180}, user_agent=READER_UA)
@@ -179,6 +188,13 @@ def test_video_and_episode_embeds_play_in_chromium(
     # The play beacon counted one view of the video for this reader; the episode's beacon counted too.
     assert EmbedView.objects.filter(video=processed_video).count() == 1
     assert EmbedView.objects.filter(episode=processed_episode).count() == 1
+    # The public pages, through the real server: Unicode slugs in the path, discovery links on this origin.
+    for item, path in ((processed_video, "videos"), (processed_episode, "episodes")):
+        status, _, body = web_server.get(f"/{path}/{item.pk}/{quote(item.slug)}/")
+        assert status == 200 and item.title.encode() in body
+        assert f'type="application/json+oembed" href="{base}/oembed?url='.encode() in body
+        status, _, body = web_server.get(f"/oembed?url={quote(base + f'/{path}/{item.pk}/', safe='')}")
+        assert status == 200 and json.loads(body)["type"] == ("video" if path == "videos" else "rich")
 
 
 class _Parent(BaseHTTPRequestHandler):
