@@ -32,6 +32,7 @@ from .loudness import Loudness, parse_analysis, solve_gain
 from .plan import Plan, plan
 from .probe import ProbeResult, probe
 from .runner import RunResult, run
+from .storyboard import storyboard_vtt
 from .tags import ChapterMark, TagMeta, write_id3, write_mp4, write_opus
 from .waveform import WaveformBuilder
 
@@ -247,26 +248,6 @@ def process_audio(
     return ProcessResult("audio", info, p, tuple(outputs), loudness, gain)
 
 
-def _storyboard_vtt(p: Plan) -> str:
-    im = p.images
-    assert im is not None  # noqa: S101 - video plans always have images
-    lines = ["WEBVTT", ""]
-    for i in range(im.tile_count):
-        start, end = i * im.tile_interval_s, min((i + 1) * im.tile_interval_s, p.duration)
-        x, y = (i % im.columns) * im.tile_width, (i // im.columns) * im.tile_height
-        lines += [
-            f"{_vtt_time(start)} --> {_vtt_time(max(end, start + 0.001))}",
-            f"storyboard.jpg#xywh={x},{y},{im.tile_width},{im.tile_height}",
-            "",
-        ]
-    return "\n".join(lines)
-
-
-def _vtt_time(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    return f"{ms // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}:{ms % 60_000 // 1000:02d}.{ms % 1000:03d}"
-
-
 def _package_hls(staging: Path, p: Plan, config: MediaConfig, stages: _Stages) -> OutputFile:
     stages("package", 0)
     _run(
@@ -348,7 +329,7 @@ def process_video(
         outputs.append(_package_hls(staging, p, config, stages))
         im = p.images
         assert im is not None  # noqa: S101 - video plans always have images
-        (staging / "storyboard.vtt").write_text(_storyboard_vtt(p))
+        (staging / "storyboard.vtt").write_text(storyboard_vtt(im, p.duration, "storyboard.jpg"))
         outputs += [
             _describe(
                 staging, "poster.jpg", "poster", "image/jpeg", width=im.poster_width, height=im.poster_height

@@ -335,3 +335,14 @@ def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
 
     hour = ffmpeg.analysis_argv(replace(short, duration=3600.0), "ffmpeg")
     assert "aselect='lt(mod(t,10),2)'" in flag(hour, "-filter_complex")
+
+
+def test_storyboard_vtt_cues_walk_the_sprite() -> None:
+    from episodes.media.storyboard import storyboard_vtt, vtt_time
+
+    images = plan(video_probe(1280, 720, duration=25.5), CONFIG).images
+    assert images is not None and (images.tile_count, images.columns, images.rows) == (26, 10, 3)
+    text = storyboard_vtt(images, 25.5, "sb.jpg").splitlines()
+    assert text[:4] == ["WEBVTT", "", "00:00:00.000 --> 00:00:01.000", "sb.jpg#xywh=0,0,160,90"]
+    assert text[-2:] == ["00:00:25.000 --> 00:00:25.500", "sb.jpg#xywh=800,180,160,90"]
+    assert vtt_time(3723.0456) == "01:02:03.046"

@@ -34,9 +34,7 @@ def keyframe_times(path: Path) -> list[float]:
         stream = c.streams.video[0]
         time_base = stream.time_base or Fraction(1)
         return [
-            round(float(p.pts * time_base), 3)
-            for p in c.demux(stream)
-            if p.is_keyframe and p.pts is not None
+            round(float(p.pts * time_base), 3) for p in c.demux(stream) if p.is_keyframe and p.pts is not None
         ]
 
 
