@@ -52,7 +52,7 @@ def test_an_uploaded_episode_becomes_ready_with_tagged_renditions(
     assert job.state == ProcessingJob.State.SUCCEEDED, (job.error, job.error_detail)
     assert job.progress == 100 and job.attempts == 1
     # The source's loudness and the gain applied are recorded on the job for the producer.
-    assert job.loudness["integrated_lufs"] + job.loudness["gain_db"] == pytest.approx(-16.0, abs=0.5)
+    assert {"integrated_lufs", "true_peak_dbtp", "gain_db"} <= set(job.loudness)
     episode.refresh_from_db()
     assert episode.status == Status.READY
     kinds = set(episode.renditions.values_list("kind", flat=True))
@@ -61,6 +61,11 @@ def test_an_uploaded_episode_becomes_ready_with_tagged_renditions(
     assert mp3.mime_type == "audio/mpeg" and mp3.duration == pytest.approx(4.0, abs=0.2)
     stored = media_storage / mp3.storage_key
     assert stored.stat().st_size == mp3.byte_size and sha256_of(stored) == mp3.sha256
+    # What listeners hear: the stored enclosure measures −16 LUFS (±1 LU) with true peak ≤ −1 dBTP.
+    from tests.episodes.media.conftest import ebur128
+
+    integrated, true_peak = ebur128(stored)
+    assert integrated == pytest.approx(-16.0, abs=1.0) and true_peak <= -1.0
     # The producer's Unicode file name survives; the source is kept after processing.
     source.refresh_from_db()
     assert source.original_filename == "Україна — тиждень 5.wav" and source.kind == "audio"
