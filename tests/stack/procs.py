@@ -167,20 +167,24 @@ def producer_on(broker_url: str) -> Iterator[None]:
     from media_hub.celery import app as celery_app
 
     app: Any = celery_app  # private attributes: the producer pool is cached on first use
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    saved = (app.conf.broker_url, app.conf.broker_transport_options, app._pool, app.amqp._producer_pool)
+    saved_env = os.environ.get("CELERY_BROKER_URL")
 
-    def switch(url: str, options: Any) -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
-        app.amqp._producer_pool = None
+    def switch(url: str, options: Any, pool: Any, producers: Any) -> None:
+        # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+        os.environ["CELERY_BROKER_URL"] = url
         app.conf.broker_url, app.conf.broker_transport_options = url, options
+        app._pool, app.amqp._producer_pool = pool, producers
 
-    switch(broker_url, {"visibility_timeout": 3600})
+    switch(broker_url, {"visibility_timeout": 3600}, None, None)
     try:
         yield
     finally:
+        if app._pool is not None:
+            app._pool.force_close_all()
         switch(*saved)
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
 
 
 def purge(broker_url: str) -> None:
