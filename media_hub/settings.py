@@ -264,8 +264,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "episodes.sweep_stale_jobs", "schedule": float(MEDIA_JOB_SWEEP_SECONDS)},
 }
 
-# --- Logging: JSON lines on stderr ------------------------------------------------------------------------
+# --- Logging: JSON lines on stderr; metrics at /metrics ------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# When set, /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>" (else keep it off the public LB).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from media_hub import health
+from media_hub import health, metrics
 from media_hub.api import api
 
 admin.site.site_header = "Media Hub"
@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("feeds.urls")),
     path("", include("episodes.urls_public")),
 ]
