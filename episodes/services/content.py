@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -76,30 +76,48 @@ def _publish_time(publish_at: datetime | None) -> datetime:
     return publish_at
 
 
+Publishable = TypeVar("Publishable", Episode, Video)
+
+
+def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no_media: str) -> Publishable:
+    """Publish now or at ``publish_at`` once processed; the selectors' clock does the rest."""
+    model = type(item)
+    noun = model._meta.verbose_name
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=item.pk)
+        if locked.status not in {Status.READY, Status.PUBLISHED}:
+            raise Conflict(_not_ready_message(str(noun), locked.status), code="not_ready")
+        owner_field = "episode" if isinstance(locked, Episode) else "video"
+        if not Rendition.objects.filter(**{owner_field: locked, "kind": media_kind}).exists():
+            raise Conflict(no_media, code="no_media")
+        locked.publish_at = _publish_time(publish_at)
+        locked.status = Status.PUBLISHED
+        if locked.first_published_at is None or locked.first_published_at > timezone.now():
+            locked.first_published_at = locked.publish_at
+        validate_and_save(locked, update_fields=["publish_at", "status", "first_published_at"])
+    return locked
+
+
+def _unpublish(item: Publishable) -> Publishable:
+    """Take it out of feeds, API and embeds; it keeps its GUID for when it comes back."""
+    model = type(item)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=item.pk)
+        if locked.status == Status.PUBLISHED:
+            locked.status = Status.READY
+            validate_and_save(locked, update_fields=["status"])
+    return locked
+
+
 def episode_publish(*, episode: Episode, publish_at: datetime | None = None) -> Episode:
     """Publish now, or schedule for ``publish_at``: the feed shows it from that moment, with nothing to run."""
-    with transaction.atomic():
-        episode = Episode.objects.select_for_update().get(pk=episode.pk)
-        if episode.status not in {Status.READY, Status.PUBLISHED}:
-            raise Conflict(_not_ready_message("episode", episode.status), code="not_ready")
-        if not Rendition.objects.filter(episode=episode, kind=Rendition.Kind.AUDIO_MP3).exists():
-            raise Conflict("This episode has no processed audio yet; upload and process it first.", code="no_media")
-        episode.publish_at = _publish_time(publish_at)
-        episode.status = Status.PUBLISHED
-        if episode.first_published_at is None or episode.first_published_at > timezone.now():
-            episode.first_published_at = episode.publish_at
-        validate_and_save(episode, update_fields=["publish_at", "status", "first_published_at"])
-    return episode
+    return _publish(
+        episode, publish_at, Rendition.Kind.AUDIO_MP3, "This episode has no processed audio yet; upload it first."
+    )
 
 
 def episode_unpublish(*, episode: Episode) -> Episode:
-    """Take an episode out of the feed and the API (it keeps its GUID for when it comes back)."""
-    with transaction.atomic():
-        episode = Episode.objects.select_for_update().get(pk=episode.pk)
-        if episode.status == Status.PUBLISHED:
-            episode.status = Status.READY
-            validate_and_save(episode, update_fields=["status"])
-    return episode
+    return _unpublish(episode)
 
 
 def video_create(*, show: Show, title: str, slug: str, **fields: Any) -> Video:
@@ -116,27 +134,13 @@ def video_update(*, video: Video, **fields: Any) -> Video:
 
 
 def video_publish(*, video: Video, publish_at: datetime | None = None) -> Video:
-    with transaction.atomic():
-        video = Video.objects.select_for_update().get(pk=video.pk)
-        if video.status not in {Status.READY, Status.PUBLISHED}:
-            raise Conflict(_not_ready_message("video", video.status), code="not_ready")
-        if not Rendition.objects.filter(video=video, kind=Rendition.Kind.VIDEO_MP4).exists():
-            raise Conflict("This video has no processed renditions yet; upload and process it first.", code="no_media")
-        video.publish_at = _publish_time(publish_at)
-        video.status = Status.PUBLISHED
-        if video.first_published_at is None or video.first_published_at > timezone.now():
-            video.first_published_at = video.publish_at
-        validate_and_save(video, update_fields=["publish_at", "status", "first_published_at"])
-    return video
+    return _publish(
+        video, publish_at, Rendition.Kind.VIDEO_MP4, "This video has no processed renditions yet; upload it first."
+    )
 
 
 def video_unpublish(*, video: Video) -> Video:
-    with transaction.atomic():
-        video = Video.objects.select_for_update().get(pk=video.pk)
-        if video.status == Status.PUBLISHED:
-            video.status = Status.READY
-            validate_and_save(video, update_fields=["status"])
-    return video
+    return _unpublish(video)
 
 
 def _not_ready_message(noun: str, status: str) -> str:
