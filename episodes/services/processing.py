@@ -33,7 +33,7 @@ from episodes.media.probe import probe as media_probe
 from episodes.models import Episode, MediaSource, ProcessingJob, Rendition, Status, Video
 from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_put_file
 
-from .processing_faults import SourceMissing, db_retry, failure_for, is_missing
+from .processing_faults import SourceMissing, db_retry, failure_for, is_missing, retry_countdown
 from .uploads import owner_prefix
 
 log = logging.getLogger(__name__)
@@ -348,12 +348,6 @@ def _run_root(prefix: str) -> str:
 
 def _owner_field(owner: Episode | Video) -> str:
     return "episode" if isinstance(owner, Episode) else "video"
-
-
-def retry_countdown(attempts: int) -> int:
-    """Seconds before attempt ``attempts + 1``: exponential backoff from MEDIA_JOB_RETRY_BACKOFF_SECONDS."""
-    base = max(1, int(getattr(settings, "MEDIA_JOB_RETRY_BACKOFF_SECONDS", 5)))
-    return int(min(300, base * 2 ** max(0, attempts - 1)))
 
 
 def _finish_failed(

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from episodes.media.errors import FFmpegError, MediaError, MediaRejected
@@ -101,6 +102,12 @@ def _storage_unavailable(detail: str, last: bool, attempt: int) -> Failure:
     else:
         reason = "Media storage was unavailable; processing will retry."
     return Failure(reason, detail, True, "storage")
+
+
+def retry_countdown(attempts: int) -> int:
+    """Seconds before attempt ``attempts + 1``: exponential backoff from MEDIA_JOB_RETRY_BACKOFF_SECONDS, ≤ 300."""
+    base = max(1, int(getattr(settings, "MEDIA_JOB_RETRY_BACKOFF_SECONDS", 5)))
+    return int(min(300, base * 2 ** max(0, attempts - 1)))
 
 
 def is_transient_db_error(exc: BaseException) -> bool:
