@@ -6,8 +6,11 @@ Usage::
 
     argv = ffmpeg.analysis_argv(the_plan, exe="ffmpeg")
     argv = ffmpeg.audio_encode_argv(the_plan, gain_db=3.5, exe="ffmpeg", outdir=Path("/tmp/w"))
-    # → ["ffmpeg", "-hide_banner", "-nostdin", "-y", ..., "-protocol_whitelist", "file", "-f", "mp3", ...]
+    # → ["ffmpeg", "-f", "mp3", "-protocol_whitelist", "file", "-i", ..., "-hide_banner", "-nostdin", ..., "-y"]
 
+Each builder describes the run as an ffmpeg-python graph (one input node per file, filters, output nodes) and
+returns its ``.compile()``: ffmpeg-python places ``-filter_complex`` and the ``-map`` options and names the
+filter pads (``[s0]``, ``[s1]``, …); global options come after the outputs, where ffmpeg accepts them too.
 Every run over untrusted input forces the probed demuxer (``-f``) so ffmpeg never re-detects the format,
 and ``-protocol_whitelist file`` so nothing inside the file can make ffmpeg open another URL.
 Progress goes to stdout (``-progress pipe:1``), or to stderr (``pipe:2``) for the encodes whose stdout carries
@@ -19,9 +22,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+# The ffmpeg-python library (absolute import: this module's own name does not shadow it). It ships no type
+# information, so mypy sees ``Any``; its graph nodes stay inside this module as ``Stream`` values.
+import ffmpeg as ffmpeg_lib
 
 from .plan import AudioEncode, Plan, VideoRung
 from .tags import ChapterMark
+
+Stream = Any  # an ffmpeg-python stream (input selector or filter output pad) or output node
 
 # Peak ceiling for the sample-peak limiter, below the true-peak target: inter-sample peaks and lossy
 # encoding add up to ~1.5 dB on noisy material (measured with ebur128 on MP3/AAC/Opus outputs).
@@ -33,93 +43,128 @@ LIMITER_PROBE_GAINS = (-6.0, 0.0, 6.0, 12.0, 18.0, 24.0, 30.0)
 SAMPLED_ANALYSIS_AFTER_S = 120.0
 # BT.2100 PQ/HLG → BT.709 SDR: linearise, tone-map in float RGB (Hable keeps highlights), re-encode to
 # BT.709 limited range (the zscale+tonemap recipe from the ffmpeg filter documentation).
-TONEMAP_CHAIN = (
-    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,"
-    "zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+TONEMAP_CHAIN: tuple[tuple[str, dict[str, str | int]], ...] = (
+    ("zscale", {"t": "linear", "npl": 100}),
+    ("format", {"pix_fmts": "gbrpf32le"}),
+    ("zscale", {"p": "bt709"}),
+    ("tonemap", {"tonemap": "hable", "desat": 0}),
+    ("zscale", {"t": "bt709", "m": "bt709", "r": "tv"}),
+    ("format", {"pix_fmts": "yuv420p"}),
 )
+# The FFMETADATA chapters file is the second input of the audio encode (see _with_chapters_input).
+CHAPTERS_INPUT = 1
 
 
-def _head(exe: str, loglevel: str = "error", progress: str = "pipe:1") -> list[str]:
+def _compile(outputs: Sequence[Stream], exe: str, loglevel: str = "error", progress: str = "pipe:1") -> list[str]:
     # -nostdin: never read the terminal; -y: outputs live in our own workdir; -progress with -nostats gives
     # machine-readable key=value progress for the runner: on stdout, or on stderr (pipe:2) when stdout
     # carries PCM for the waveform.
-    return [exe, "-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", loglevel, "-progress", progress]
+    run = ffmpeg_lib.merge_outputs(*outputs).global_args(
+        "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-progress", progress
+    )
+    return [str(arg) for arg in run.overwrite_output().compile(cmd=exe)]
 
 
-def untrusted_input(path: Path, demuxer: str) -> list[str]:
-    """Input options for an upload: no protocol but plain files, and the demuxer the probe approved."""
-    return ["-protocol_whitelist", "file", "-f", demuxer, "-i", str(Path(path).resolve())]
+def untrusted_input(path: Path, demuxer: str) -> Stream:
+    """Input node for an upload: no protocol but plain files, and the demuxer the probe approved."""
+    return ffmpeg_lib.input(str(Path(path).resolve()), format=demuxer, protocol_whitelist="file")
 
 
-def audio_prechain(channels: int, rate: int = 48000) -> str:
+def _fan_out(stream: Stream, count: int, *, audio: bool) -> list[Stream]:
+    """Split one decoded stream into ``count`` branches (ffmpeg-python writes ``split=<count>`` itself)."""
+    if count == 1:
+        return [stream]
+    node = stream.filter_multi_output("asplit" if audio else "split")
+    return [node[i] for i in range(count)]
+
+
+def audio_prechain(stream: Stream, channels: int, rate: int = 48000) -> Stream:
     """Downmix (5.1 → stereo) or keep mono, as float at the plan's rate (8 kHz mono gets upsampled)."""
     layout = "mono" if channels == 1 else "stereo"
-    return f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts={layout}"
+    return stream.filter("aformat", sample_fmts="fltp", sample_rates=rate, channel_layouts=layout)
 
 
-def loudness_chain(gain_db: float, true_peak_db: float) -> str:
+def clamp_gain(gain_db: float) -> float:
+    """The applied gain: at most ±MAX_GAIN_DB (silence-like uploads must not be pumped up further)."""
+    return max(-MAX_GAIN_DB, min(MAX_GAIN_DB, gain_db))
+
+
+def loudness_chain(stream: Stream, gain_db: float, true_peak_db: float) -> Stream:
     """Linear gain to the target, then a look-ahead limiter keeping peaks under the true-peak ceiling."""
-    gain = max(-MAX_GAIN_DB, min(MAX_GAIN_DB, gain_db))
     limit = 10 ** ((true_peak_db - LIMITER_HEADROOM_DB) / 20)
     # level=false: no auto make-up gain; latency=true: compensate look-ahead delay (keeps A/V sync).
-    return f"volume={gain:.2f}dB,alimiter=limit={limit:.4f}:attack=5:release=50:level=false:latency=true"
+    return stream.filter("volume", f"{clamp_gain(gain_db):.2f}dB").filter(
+        "alimiter", limit=f"{limit:.4f}", attack=5, release=50, level="false", latency="true"
+    )
+
+
+def _normalised_audio(source: Stream, plan: Plan, gain_db: float) -> Stream:
+    return loudness_chain(
+        audio_prechain(source["a:0"], plan.audio_channels, plan.audio_rate), gain_db, plan.target_true_peak_db
+    )
+
+
+def _null_output(stream: Stream) -> Stream:
+    return ffmpeg_lib.output(stream, "-", format="null")
 
 
 def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_PROBE_GAINS) -> list[str]:
     """Measure I/TP/LRA (ebur128 peak=true: ~10× faster than loudnorm) and the limiter's loss curve."""
-    limiter_branches = [f"[c{i}]" for i in range(len(probe_gains))]
-    sample = "aselect='lt(mod(t,10),2)'," if plan.duration > SAMPLED_ANALYSIS_AFTER_S else ""
-    parts = [
-        f"[0:a:0]{audio_prechain(plan.audio_channels, plan.audio_rate)},asplit=2[m][c]",
-        "[m]ebur128=peak=true:framelog=quiet[mo]",
-        # Limiter loss measured on a mono 16 kHz copy: a fraction of the cost, within ~0.3 dB of 48 kHz.
-        f"[c]{sample}aformat=sample_fmts=fltp:sample_rates=16000:channel_layouts=mono,"
-        f"asplit={len(probe_gains) + 1}[r]{''.join(limiter_branches)}",
-        "[r]ebur128=framelog=quiet[ro]",
+    source = untrusted_input(plan.source, plan.demuxer)
+    programme, copy = _fan_out(audio_prechain(source["a:0"], plan.audio_channels, plan.audio_rate), 2, audio=True)
+    if plan.duration > SAMPLED_ANALYSIS_AFTER_S:
+        copy = copy.filter("aselect", "lt(mod(t,10),2)")  # ffmpeg-python escapes the commas for the graph
+    # Limiter loss measured on a mono 16 kHz copy: a fraction of the cost, within ~0.3 dB of 48 kHz.
+    copy = copy.filter("aformat", sample_fmts="fltp", sample_rates=16000, channel_layouts="mono")
+    reference, *candidates = _fan_out(copy, len(probe_gains) + 1, audio=True)
+    # Output order fixes the graph order (ffmpeg-python sorts filters depth-first from the first output), and
+    # loudness.parse_analysis reads the ebur128 summaries by instance number: programme, reference, then
+    # one per candidate gain in probe_gains order.
+    outputs = [
+        _null_output(programme.filter("ebur128", peak="true", framelog="quiet")),
+        _null_output(reference.filter("ebur128", framelog="quiet")),
     ]
-    outputs = ["-map", "[mo]", "-f", "null", "-", "-map", "[ro]", "-f", "null", "-"]
-    for label, gain in zip(limiter_branches, probe_gains, strict=True):
-        parts.append(
-            f"{label}{loudness_chain(gain, plan.target_true_peak_db)},ebur128=framelog=quiet[o{label[1:]}"
-        )
-        outputs += ["-map", f"[o{label[1:]}", "-f", "null", "-"]
-    return [
-        *_head(exe, loglevel="info"),  # ebur128 logs its summary at info level
-        *untrusted_input(plan.source, plan.demuxer),
-        "-filter_complex", ";".join(parts),
-        *outputs,
-    ]  # fmt: skip
+    for branch, gain in zip(candidates, probe_gains, strict=True):
+        limited = loudness_chain(branch, gain, plan.target_true_peak_db)
+        outputs.append(_null_output(limited.filter("ebur128", framelog="quiet")))
+    return _compile(outputs, exe, loglevel="info")  # ebur128 logs its summary at info level
 
 
-def _audio_output(enc: AudioEncode, label: str, outdir: Path, chapters_input: int | None) -> list[str]:
-    args = ["-map", label, "-c:a", enc.encoder, "-b:a", str(enc.bitrate), "-ar", str(enc.sample_rate)]
-    # Drop the upload's global and stream tags (mutagen writes ours); "-map_metadata -1" would also blank
-    # the chapter titles we map from the FFMETADATA input.
-    args += ["-ac", str(enc.channels), "-map_metadata:g", "-1", "-map_metadata:s", "-1"]
-    if enc.muxer == "ipod" and chapters_input is not None:
-        args += ["-map_chapters", str(chapters_input)]
-    else:
-        args += ["-map_chapters", "-1"]
+def _audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: bool) -> Stream:
+    options: dict[str, str | int] = {
+        "c:a": enc.encoder,
+        "b:a": enc.bitrate,
+        "ar": enc.sample_rate,
+        "ac": enc.channels,
+        # Drop the upload's global and stream tags (mutagen writes ours); "-map_metadata -1" would also blank
+        # the chapter titles we map from the FFMETADATA input.
+        "map_metadata:g": -1,
+        "map_metadata:s": -1,
+        "map_chapters": CHAPTERS_INPUT if enc.muxer == "ipod" and chapters else -1,
+    }
     if enc.muxer == "mp3":
         # CBR (libmp3lame's default with -b:a) plus a Xing/Info header for exact duration; tags via mutagen.
-        args += ["-write_xing", "1", "-id3v2_version", "3"]
+        options |= {"write_xing": 1, "id3v2_version": 3}
     if enc.muxer == "ipod":
-        args += ["-movflags", "+faststart"]  # moov first: playback starts before the download ends
-    return [*args, "-f", enc.muxer, str(outdir / enc.filename)]
+        options["movflags"] = "+faststart"  # moov first: playback starts before the download ends
+    return ffmpeg_lib.output(stream, str(outdir / enc.filename), format=enc.muxer, **options)
 
 
-def _waveform_output(label: str) -> list[str]:
-    return ["-map", label, "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1"]
+def _waveform_output(stream: Stream, sample_rate: int) -> Stream:
+    """Mono 16-bit PCM on stdout for the waveform builder."""
+    mono = stream.filter("aformat", sample_fmts="s16", sample_rates=sample_rate, channel_layouts="mono")
+    return ffmpeg_lib.output(mono, "pipe:1", format="s16le", **{"c:a": "pcm_s16le"})
 
 
-def waveform_filter(sample_rate: int) -> str:
-    return f"aformat=sample_fmts=s16:sample_rates={sample_rate}:channel_layouts=mono"
-
-
-def _chapters_input(chapters_file: Path | None) -> list[str]:
+def _with_chapters_input(argv: list[str], chapters_file: Path | None) -> list[str]:
+    # ffmpeg-python only writes inputs that feed a mapped stream or a filter; an FFMETADATA file has no
+    # streams (it only lends its chapters to -map_chapters), so its input options are spliced in by hand
+    # right after the source's "-i <path>", which makes it input CHAPTERS_INPUT.
     if chapters_file is None:
-        return []
-    return ["-protocol_whitelist", "file", "-f", "ffmetadata", "-i", str(chapters_file.resolve())]
+        return argv
+    after_source = argv.index("-i") + 2
+    chapters = ["-f", "ffmetadata", "-protocol_whitelist", "file", "-i", str(chapters_file.resolve())]
+    return [*argv[:after_source], *chapters, *argv[after_source:]]
 
 
 def audio_encode_argv(
@@ -132,91 +177,118 @@ def audio_encode_argv(
     chapters_file: Path | None = None,
 ) -> list[str]:
     """One decode, one process: normalise once, split to MP3/AAC/Opus (+ mono PCM for the waveform)."""
-    outs = [f"[a{i}]" for i in range(len(plan.audio))]
-    wave = ["[wf]"] if waveform_rate else []
-    graph = (
-        f"[0:a:0]{audio_prechain(plan.audio_channels, plan.audio_rate)},"
-        f"{loudness_chain(gain_db, plan.target_true_peak_db)},"
-        f"asplit={len(outs) + len(wave)}{''.join(outs)}{'[wsrc]' if wave else ''}"
+    source = untrusted_input(plan.source, plan.demuxer)
+    branches = _fan_out(
+        _normalised_audio(source, plan, gain_db), len(plan.audio) + (1 if waveform_rate else 0), audio=True
     )
+    outputs = [
+        _audio_output(branch, enc, outdir, chapters=chapters_file is not None)
+        for enc, branch in zip(plan.audio, branches, strict=False)
+    ]
     if waveform_rate:
-        graph += f";[wsrc]{waveform_filter(waveform_rate)}[wf]"
-    head = _head(exe, progress="pipe:2" if waveform_rate else "pipe:1")
-    argv = [*head, *untrusted_input(plan.source, plan.demuxer), *_chapters_input(chapters_file)]
-    argv += ["-filter_complex", graph]
-    for enc, label in zip(plan.audio, outs, strict=True):
-        argv += _audio_output(enc, label, outdir, 1 if chapters_file else None)
-    if waveform_rate:
-        argv += _waveform_output("[wf]")
-    return argv
+        outputs.append(_waveform_output(branches[-1], waveform_rate))
+    argv = _compile(outputs, exe, progress="pipe:2" if waveform_rate else "pipe:1")
+    return _with_chapters_input(argv, chapters_file)
 
 
-def _video_graph(plan: Plan) -> str:
-    """Decode once; cascade scale rung to rung (each scales the previous, cheaper than from source)."""
-    images = plan.images
-    rungs = plan.rungs
-    parts: list[str] = []
-    previous = "[0:v:0]"
-    pre = f"{TONEMAP_CHAIN}," if plan.tone_map else ""
-    for i, rung in enumerate(rungs):
-        last = i == len(rungs) - 1
-        branches = [f"[v{i}]"] + ([] if last else [f"[n{i}]"])
-        if i == 0:
-            branches.append("[psrc]")
-        if last:
-            branches.append("[ssrc]")
-        parts.append(
-            f"{previous}{pre if i == 0 else ''}{rung_filter(rung)},split={len(branches)}{''.join(branches)}"
-        )
-        previous = f"[n{i}]"
-    if images is not None:  # eof_action=pass: a clip shorter than one sample interval still gets a frame
-        im = images
-        parts.append(
-            f"[psrc]fps={im.poster_sample_fps}:eof_action=pass,thumbnail=n={im.poster_candidates},split=2[pbig][tsrc]"
-        )
-        parts.append(f"[pbig]scale={im.poster_width}:{im.poster_height}[poster]")
-        parts.append(f"[tsrc]scale={im.thumb_width}:{im.thumb_height}[thumb]")
-        parts.append(
-            f"[ssrc]fps=1/{im.tile_interval_s}:eof_action=pass,scale={im.tile_width}:{im.tile_height},"
-            f"tile={im.columns}x{im.rows}[sprite]"
-        )
-    return ";".join(parts)
-
-
-def x264_args(plan: Plan, rung: VideoRung) -> list[str]:
-    """Encoder options of one rung (shared with the benchmark's one-process-per-rung baseline)."""
-    gop = str(rung.gop)
-    return [
-        "-c:v", "libx264", "-preset", plan.preset, "-profile:v", "high", "-level:v", rung.level,
-        "-pix_fmt", "yuv420p",
-        # CRF for quality with a VBV cap so peaks stay bounded (HLS BANDWIDTH vs AVERAGE-BANDWIDTH).
-        "-crf", str(rung.crf), "-maxrate", str(rung.maxrate), "-bufsize", str(rung.bufsize),
-        # Apple HLS authoring spec 1.13: IDR every 2 s, no scene-cut keyframes, so 6 s segments align
-        # across rungs when remuxed with -c copy.
-        "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{plan.keyframe_interval_s})",
-    ]  # fmt: skip
+def _rung_steps(rung: VideoRung) -> tuple[tuple[str, tuple[str | int, ...]], ...]:
+    """Constant frame rate (VFR sources too), the rung's size, square pixels, 8-bit 4:2:0."""
+    return (
+        ("fps", (f"{rung.fps.numerator}/{rung.fps.denominator}",)),
+        ("scale", (rung.width, rung.height)),
+        ("setsar", (1,)),
+        ("format", ("yuv420p",)),
+    )
 
 
 def rung_filter(rung: VideoRung) -> str:
-    """Constant frame rate (VFR sources too), the rung's size, square pixels, 8-bit 4:2:0."""
-    fps = f"fps={rung.fps.numerator}/{rung.fps.denominator}"
-    return f"{fps},scale={rung.width}:{rung.height},setsar=1,format=yuv420p"
+    """The rung's filters as a plain ``-vf`` chain (for the benchmark's one-process-per-rung baseline)."""
+    return ",".join(f"{name}={':'.join(str(a) for a in args)}" for name, args in _rung_steps(rung))
 
 
-def _rung_output(plan: Plan, rung: VideoRung, index: int, outdir: Path) -> list[str]:
-    args = ["-map", f"[v{index}]", *x264_args(plan, rung)]
-    if plan.has_audio:
-        args += ["-map", f"[va{index}]", "-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2"]
-        args += ["-ar", "48000"]
-    args += ["-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart"]
-    return [*args, "-f", "mp4", str(outdir / rung.filename)]
+def _scaled(stream: Stream, rung: VideoRung) -> Stream:
+    for name, args in _rung_steps(rung):
+        stream = stream.filter(name, *args)
+    return stream
 
 
-def _image_output(label: str, path: Path) -> list[str]:
+def _tone_mapped(stream: Stream) -> Stream:
+    for name, options in TONEMAP_CHAIN:
+        stream = stream.filter(name, **options)
+    return stream
+
+
+def _video_graph(plan: Plan, source: Stream) -> tuple[list[Stream], dict[str, Stream]]:
+    """Decode once; cascade scale rung to rung (each scales the previous, cheaper than from source).
+
+    Returns the rung streams and the image streams ("poster", "thumbnail", "storyboard") when planned.
+    """
+    previous = source["v:0"]
+    if plan.tone_map:
+        previous = _tone_mapped(previous)
+    rungs: list[Stream] = []
+    poster_src: Stream = None
+    sprite_src: Stream = None
+    images = plan.images
+    for i, rung in enumerate(plan.rungs):
+        last = i == len(plan.rungs) - 1
+        wants = ["rung", *([] if last else ["next"])]
+        if images is not None:
+            wants += (["poster"] if i == 0 else []) + (["sprite"] if last else [])
+        branch = dict(zip(wants, _fan_out(_scaled(previous, rung), len(wants), audio=False), strict=True))
+        rungs.append(branch["rung"])
+        previous = branch.get("next")
+        poster_src = branch.get("poster", poster_src)
+        sprite_src = branch.get("sprite", sprite_src)
+    if images is None:
+        return rungs, {}
+    im = images
+    # eof_action=pass: a clip shorter than one sample interval still gets a frame.
+    picked = poster_src.filter("fps", im.poster_sample_fps, eof_action="pass").filter(
+        "thumbnail", n=im.poster_candidates
+    )
+    big, small = _fan_out(picked, 2, audio=False)
+    sprite = sprite_src.filter("fps", f"1/{im.tile_interval_s}", eof_action="pass")
+    return rungs, {
+        "poster": big.filter("scale", im.poster_width, im.poster_height),
+        "thumbnail": small.filter("scale", im.thumb_width, im.thumb_height),
+        "storyboard": sprite.filter("scale", im.tile_width, im.tile_height).filter("tile", f"{im.columns}x{im.rows}"),
+    }
+
+
+def x264_options(plan: Plan, rung: VideoRung) -> dict[str, str]:
+    """Encoder options of one rung, as ffmpeg-python output keywords."""
+    gop = str(rung.gop)
+    return {
+        "c:v": "libx264", "preset": plan.preset, "profile:v": "high", "level:v": rung.level,
+        "pix_fmt": "yuv420p",
+        # CRF for quality with a VBV cap so peaks stay bounded (HLS BANDWIDTH vs AVERAGE-BANDWIDTH).
+        "crf": str(rung.crf), "maxrate": str(rung.maxrate), "bufsize": str(rung.bufsize),
+        # Apple HLS authoring spec 1.13: IDR every 2 s, no scene-cut keyframes, so 6 s segments align
+        # across rungs when remuxed with -c copy.
+        "g": gop, "keyint_min": gop, "sc_threshold": "0",
+        "force_key_frames": f"expr:gte(t,n_forced*{plan.keyframe_interval_s})",
+    }  # fmt: skip
+
+
+def x264_args(plan: Plan, rung: VideoRung) -> list[str]:
+    """The same options as argv (shared with the benchmark's one-process-per-rung baseline)."""
+    return [arg for key, value in x264_options(plan, rung).items() for arg in (f"-{key}", value)]
+
+
+def _rung_output(plan: Plan, rung: VideoRung, video: Stream, audio: Stream | None, outdir: Path) -> Stream:
+    options: dict[str, str | int] = {**x264_options(plan, rung)}
+    if audio is not None:
+        options |= {"c:a": "aac", "b:a": rung.audio_bitrate, "ac": 2, "ar": 48000}
+    options |= {"map_metadata": -1, "map_chapters": -1, "movflags": "+faststart"}
+    streams = [video] if audio is None else [video, audio]
+    return ffmpeg_lib.output(*streams, str(outdir / rung.filename), format="mp4", **options)
+
+
+def _image_output(stream: Stream, path: Path) -> Stream:
     # One JPEG: -update 1 writes a single file instead of a numbered image sequence.
-    return ["-map", label, "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p",
-            "-f", "image2", "-update", "1", str(path)]  # fmt: skip
+    options = {"frames:v": 1, "c:v": "mjpeg", "q:v": 3, "pix_fmt": "yuvj420p", "update": 1}
+    return ffmpeg_lib.output(stream, str(path), format="image2", **options)
 
 
 def video_encode_argv(
@@ -228,54 +300,51 @@ def video_encode_argv(
     waveform_rate: int | None = 8000,
 ) -> list[str]:
     """One process for the whole ladder, poster, thumbnail, storyboard and the audio-only renditions."""
-    graph = _video_graph(plan)
+    source = untrusted_input(plan.source, plan.demuxer)
+    rungs, images = _video_graph(plan, source)
+    wave = bool(plan.has_audio and waveform_rate)
+    audio: list[Stream | None] = [None] * (len(rungs) + len(plan.audio) + wave)
     if plan.has_audio:
-        labels = [f"[va{i}]" for i in range(len(plan.rungs))] + [f"[a{i}]" for i in range(len(plan.audio))]
-        if waveform_rate:
-            labels.append("[wsrc]")
-        graph += (
-            f";[0:a:0]{audio_prechain(plan.audio_channels, plan.audio_rate)},"
-            f"{loudness_chain(gain_db or 0.0, plan.target_true_peak_db)},"
-            f"asplit={len(labels)}{''.join(labels)}"
-        )
-        if waveform_rate:
-            graph += f";[wsrc]{waveform_filter(waveform_rate)}[wf]"
-    head = _head(exe, progress="pipe:2" if plan.has_audio and waveform_rate else "pipe:1")
-    argv = [*head, *untrusted_input(plan.source, plan.demuxer), "-filter_complex", graph]
-    for i, rung in enumerate(plan.rungs):
-        argv += _rung_output(plan, rung, i, outdir)
-    if plan.images is not None:
-        argv += _image_output("[poster]", outdir / "poster.jpg")
-        argv += _image_output("[thumb]", outdir / "thumbnail.jpg")
-        argv += _image_output("[sprite]", outdir / "storyboard.jpg")
+        audio = list(_fan_out(_normalised_audio(source, plan, gain_db or 0.0), len(audio), audio=True))
+    outputs = [
+        _rung_output(plan, rung, video, audio[i], outdir)
+        for i, (rung, video) in enumerate(zip(plan.rungs, rungs, strict=True))
+    ]
+    for name, stream in images.items():
+        outputs.append(_image_output(stream, outdir / f"{name}.jpg"))
     if plan.has_audio:
-        for i, enc in enumerate(plan.audio):
-            argv += _audio_output(enc, f"[a{i}]", outdir, None)
-        if waveform_rate:
-            argv += _waveform_output("[wf]")
-    return argv
+        for enc, branch in zip(plan.audio, audio[len(rungs) :], strict=False):
+            outputs.append(_audio_output(branch, enc, outdir, chapters=False))
+    if wave and waveform_rate:
+        outputs.append(_waveform_output(audio[-1], waveform_rate))
+    return _compile(outputs, exe, progress="pipe:2" if wave else "pipe:1")
 
 
 def hls_argv(plan: Plan, *, exe: str, outdir: Path, hls_dir: str = "hls") -> list[str]:
     """Remux the rung MP4s (our own files) into fMP4 HLS variants with -c copy: no second encode."""
-    argv = _head(exe)
-    for rung in plan.rungs:
-        argv += ["-protocol_whitelist", "file", "-f", "mp4", "-i", str((outdir / rung.filename).resolve())]
+    streams: list[Stream] = []
     stream_map = []
     for i, rung in enumerate(plan.rungs):
-        argv += ["-map", f"{i}:v:0"] + (["-map", f"{i}:a:0"] if plan.has_audio else [])
+        mp4 = ffmpeg_lib.input(str((outdir / rung.filename).resolve()), format="mp4", protocol_whitelist="file")
+        # Output streams are numbered per type in this order, which -var_stream_map's v:i/a:i refer to.
+        streams += [mp4["v:0"], mp4["a:0"]] if plan.has_audio else [mp4["v:0"]]
         stream_map.append(f"v:{i},a:{i},name:{rung.name}" if plan.has_audio else f"v:{i},name:{rung.name}")
     base = outdir / hls_dir
-    argv += [
-        "-c", "copy", "-map_metadata", "-1",
-        "-f", "hls", "-hls_time", str(plan.hls_segment_s), "-hls_playlist_type", "vod",
-        "-hls_segment_type", "fmp4", "-hls_flags", "independent_segments",
-        "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_segment_filename", str(base / "%v" / "seg_%03d.m4s"),
-        "-var_stream_map", " ".join(stream_map),
+    variants = ffmpeg_lib.output(
+        *streams,
         str(base / "%v" / "index.m3u8"),
-    ]  # fmt: skip
-    return argv
+        format="hls",
+        c="copy",
+        map_metadata=-1,
+        hls_time=plan.hls_segment_s,
+        hls_playlist_type="vod",
+        hls_segment_type="fmp4",
+        hls_flags="independent_segments",
+        hls_fmp4_init_filename="init.mp4",
+        hls_segment_filename=str(base / "%v" / "seg_%03d.m4s"),
+        var_stream_map=" ".join(stream_map),
+    )
+    return _compile([variants], exe)
 
 
 def chapters_ffmetadata(chapters: Iterable[ChapterMark], duration: float) -> str:
