@@ -153,3 +153,32 @@ def test_sigkilled_worker_mid_transcode_is_recovered_without_partial_or_duplicat
     stored_runs = {p.name for p in (media_storage / "renditions" / "videos" / str(video.pk)).iterdir()}
     assert stored_runs == runs
     assert list(Path(processing.work_root()).glob(f"job-{job.pk}-*")) == []
+
+
+def test_hostile_uploads_fail_with_reasons_and_the_worker_carries_on_with_the_queue(
+    show: Show, explainer_mp4: Path, workers: Workers, tmp_path: Path
+) -> None:
+    """A real worker takes a disguised HLS playlist, random bytes and a good clip, in that order."""
+    playlist = tmp_path / "interview.mp4"
+    playlist.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n")
+    junk = tmp_path / "junk.mov"
+    junk.write_bytes(os.urandom(256 * 1024))
+    jobs = []
+    for index, path in enumerate([playlist, junk, explainer_mp4]):
+        video = video_create(show=show, title=f"Upload {index}", slug=f"upload-{index}")
+        with path.open("rb") as fh:
+            jobs.append(media_source_create(owner=video, file=File(fh, name=path.name), filename=path.name).jobs.get())
+    worker = workers.start("queue")
+
+    def all_done() -> bool:
+        return all(
+            ProcessingJob.objects.get(pk=job.pk).state in {ProcessingJob.State.SUCCEEDED, ProcessingJob.State.FAILED}
+            for job in jobs
+        )
+
+    wait_for(all_done, 180, "the queue to drain")
+    states = [ProcessingJob.objects.get(pk=job.pk) for job in jobs]
+    assert [job.state for job in states] == ["failed", "failed", "succeeded"], [(j.state, j.error) for j in states]
+    assert all(job.error and "\n" not in job.error for job in states[:2])
+    assert worker.poll() is None, "the worker must survive hostile input"
+    assert not Rendition.objects.filter(video__title__in=["Upload 0", "Upload 1"]).exists()
