@@ -142,3 +142,26 @@ def test_reprocessing_on_s3_replaces_the_old_rendition_objects(
     current = {r.storage_key for r in Rendition.objects.filter(video=video)}
     assert current <= second and not (first & second), "the old run's objects should be gone"
     assert {k.split("/")[3] for k in second} == {k.split("/")[3] for k in current}
+
+
+@pytest.mark.django_db
+def test_readiness_checks_the_s3_bucket(
+    s3_storage: SeaweedFS, settings: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import free_port
+
+    ready = client.get("/health/ready").json()
+    assert ready["checks"]["storage"]["ok"], ready
+
+    # The bucket's endpoint stops answering: the instance reports itself not ready (503), naming storage.
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"],
+                                                                "endpoint_url": dead}},
+    }  # fmt: skip
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert not response.json()["checks"]["storage"]["ok"]
+    assert "EndpointConnectionError" in response.json()["checks"]["storage"]["error"]
