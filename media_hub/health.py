@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -38,6 +39,31 @@ def _check_ffmpeg() -> None:
         raise RuntimeError(f"{binary} is not executable")
 
 
+# A load balancer must get an answer quickly even when a dependency drops packets instead of refusing them.
+CHECK_TIMEOUT_SECONDS = 3.0
+
+
+def _run_bounded(check: Callable[[], None], timeout: float) -> str | None:
+    """Run a check in a daemon thread; return None when it passed, else what went wrong."""
+    outcome: list[str | None] = []
+
+    def target() -> None:
+        try:
+            check()
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 - any failure makes the instance not ready
+            outcome.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connection.close()  # the thread's own database connection
+
+    thread = threading.Thread(target=target, name="health-check", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        return f"no answer within {timeout:g} s"
+    return outcome[0]
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": _check_database,
     "broker": _check_broker,
@@ -59,12 +85,11 @@ def ready(request: HttpRequest) -> JsonResponse:
     healthy = True
     for name, check in CHECKS.items():
         started = time.perf_counter()
-        try:
-            check()
-            results[name] = {"ok": True}
-        except Exception as exc:  # noqa: BLE001 - any failure makes the instance not ready
+        error = _run_bounded(check, CHECK_TIMEOUT_SECONDS)
+        results[name] = {"ok": error is None}
+        if error is not None:
             healthy = False
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            results[name]["error"] = error[:300]
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     body = {"status": "ok" if healthy else "unavailable", "checks": results}
     return JsonResponse(body, status=200 if healthy else 503)
