@@ -82,6 +82,8 @@ def test_hls_master_and_variants(ladder: Run) -> None:
     for line, uri in infs:
         attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', line.split(":", 1)[1]))
         assert int(attrs["BANDWIDTH"]) >= int(attrs["AVERAGE-BANDWIDTH"]) > 0
+        # Apple HLS authoring spec 1.30: the peak stays within 2× the average (capped CRF, 2 s VBV buffer).
+        assert int(attrs["BANDWIDTH"]) <= 2 * int(attrs["AVERAGE-BANDWIDTH"])
         assert re.fullmatch(r'"avc1\.[0-9a-f]{6},mp4a\.40\.2"', attrs["CODECS"])
         assert attrs["FRAME-RATE"] == "15.000" and re.fullmatch(r"\d+x\d+", attrs["RESOLUTION"])
         playlist = ladder.workdir / "hls" / uri
