@@ -1,10 +1,10 @@
 """A feedgen extension for the Podcasting 2.0 namespace (https://podcastindex.org/namespace/1.0).
 
     fg = FeedGenerator()
-    fg.register_extension(PODCAST_EXTENSION, PodcastIndexExtension, PodcastIndexEntryExtension, atom=False)
+    fg.register_extension(PODCAST_EXTENSION, PodcastIndexExtension, atom=False)
     fg.podcastindex.guid = show.podcast_guid
-    entry = fg.add_entry(order="append")
-    entry.podcastindex.transcripts = episode.transcripts
+    out: list[str] = []
+    item_tags(out, episode)                   # an item's podcast: tags as XML text (see feeds.builder)
 
 Registered under the name "podcastindex" because feedgen's iTunes extension already owns "podcast"; the XML
 prefix is still ``podcast:``, which parsers such as podcast-partytime match literally. The canonical namespace
@@ -16,12 +16,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.base import BaseExtension
 from lxml import etree
 
-from feeds.data import AlternateEnclosure, Funding, Person, Soundbite, Transcript
+from feeds.data import AlternateEnclosure, FeedEpisode, Funding, Person
 from feeds.formatting import number_attr, xml_text, xml_url
 from feeds.podcast_chapters import CHAPTERS_MIME_TYPE
+from feeds.rss_extras import attr, text, url_attr
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 PODCAST_EXTENSION = "podcastindex"
@@ -80,56 +81,54 @@ class PodcastIndexExtension(BaseExtension):
         return rss_feed
 
 
-class PodcastIndexEntryExtension(BaseEntryExtension):
-    """Item tags: transcript, chapters, soundbite, person, alternateEnclosure (with source and integrity)."""
+def item_tags(out: list[str], episode: FeedEpisode) -> None:
+    """Append an item's podcast: tags to ``out`` as XML text (a feedgen entry extension costs ~0.3 ms an item).
 
-    def __init__(self) -> None:
-        self.transcripts: Sequence[Transcript] = ()
-        self.chapters_url: str | None = None
-        self.soundbites: Sequence[Soundbite] = ()
-        self.persons: Sequence[Person] = ()
-        self.alternate_enclosures: Sequence[AlternateEnclosure] = ()
-
-    def extend_rss(self, item: etree._Element) -> etree._Element:
-        for transcript in self.transcripts:
-            _el(
-                item,
-                "transcript",
-                url=xml_url(transcript.url),
-                type=xml_text(transcript.mime_type),
-                language=xml_text(transcript.language) if transcript.language else None,
-                rel=xml_text(transcript.rel) if transcript.rel else None,
-            )
-        if self.chapters_url:
-            _el(item, "chapters", url=xml_url(self.chapters_url), type=CHAPTERS_MIME_TYPE)
-        for soundbite in self.soundbites:
-            _el(
-                item,
-                "soundbite",
-                soundbite.title or None,
-                startTime=number_attr(soundbite.start),
-                duration=number_attr(soundbite.duration),
-            )
-        _persons(item, self.persons)
-        for alternate in self.alternate_enclosures:
-            _alternate_enclosure(item, alternate)
-        return item
+    Written as the lxml-based channel extension would write them: same tags, attribute order and escaping.
+    """
+    for transcript in episode.transcripts:
+        out.append(
+            f'<podcast:transcript url="{url_attr(transcript.url)}" type="{attr(transcript.mime_type)}"'
+            f"{_opt('language', transcript.language)}{_opt('rel', transcript.rel)}/>"
+        )
+    if episode.chapters_url:
+        out.append(f'<podcast:chapters url="{url_attr(episode.chapters_url)}" type="{CHAPTERS_MIME_TYPE}"/>')
+    for soundbite in episode.soundbites:
+        head = (
+            f'<podcast:soundbite startTime="{number_attr(soundbite.start)}" '
+            f'duration="{number_attr(soundbite.duration)}"'
+        )
+        out.append(f"{head}>{text(soundbite.title)}</podcast:soundbite>" if soundbite.title else f"{head}/>")
+    for person in episode.persons:
+        out.append(
+            f'<podcast:person role="{attr(person.role)}" group="{attr(person.group)}"'
+            f"{_opt_url('href', person.href)}{_opt_url('img', person.img)}>{text(person.name)}</podcast:person>"
+        )
+    for alternate in episode.alternate_enclosures:
+        _alternate_enclosure_xml(out, alternate)
 
 
-def _alternate_enclosure(item: etree._Element, alternate: AlternateEnclosure) -> None:
-    element = _el(
-        item,
-        "alternateEnclosure",
-        type=xml_text(alternate.mime_type),
-        length=str(alternate.length) if alternate.length is not None else None,
-        bitrate=number_attr(alternate.bitrate) if alternate.bitrate is not None else None,
-        height=str(alternate.height) if alternate.height is not None else None,
-        lang=xml_text(alternate.lang) if alternate.lang else None,
-        title=xml_text(alternate.title) if alternate.title else None,
-        codecs=xml_text(alternate.codecs) if alternate.codecs else None,
-        default="true" if alternate.default else None,
+def _alternate_enclosure_xml(out: list[str], alternate: AlternateEnclosure) -> None:
+    length = f' length="{alternate.length}"' if alternate.length is not None else ""
+    bitrate = f' bitrate="{number_attr(alternate.bitrate)}"' if alternate.bitrate is not None else ""
+    height = f' height="{alternate.height}"' if alternate.height is not None else ""
+    default = ' default="true"' if alternate.default else ""
+    out.append(
+        f'<podcast:alternateEnclosure type="{attr(alternate.mime_type)}"{length}{bitrate}{height}'
+        f"{_opt('lang', alternate.lang)}{_opt('title', alternate.title)}{_opt('codecs', alternate.codecs)}{default}>"
     )
     for uri in alternate.sources:
-        _el(element, "source", uri=xml_url(uri))
+        out.append(f'<podcast:source uri="{url_attr(uri)}"/>')
     if alternate.integrity is not None:
-        _el(element, "integrity", type=alternate.integrity.type, value=xml_text(alternate.integrity.value))
+        out.append(
+            f'<podcast:integrity type="{attr(alternate.integrity.type)}" value="{attr(alternate.integrity.value)}"/>'
+        )
+    out.append("</podcast:alternateEnclosure>")
+
+
+def _opt(name: str, value: str | None) -> str:
+    return f' {name}="{attr(value)}"' if value else ""
+
+
+def _opt_url(name: str, value: str | None) -> str:
+    return f' {name}="{url_attr(value)}"' if value else ""

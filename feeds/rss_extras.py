@@ -1,6 +1,6 @@
 """A feedgen extension for the tags feedgen 1.0 gets wrong or lacks, outside the podcast: namespace.
 
-    fg.register_extension(EXTRAS_EXTENSION, ExtrasExtension, ExtrasEntryExtension, atom=False)
+    fg.register_extension(EXTRAS_EXTENSION, ExtrasExtension, atom=False)
     fg.mediahub.explicit = False           # <itunes:explicit>false</itunes:explicit>
     fg.mediahub.hub_url = "https://pubsubhubbub.appspot.com/"
 
@@ -15,13 +15,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.base import BaseExtension
 from lxml import etree
 
-from feeds.data import PageInfo
-from feeds.formatting import explicit_flag, rfc2822, xml_url
+from feeds.data import FeedEpisode, PageInfo
+from feeds.formatting import explicit_flag, rfc2822, xml_text, xml_url
 
 EXTRAS_EXTENSION = "mediahub"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -80,16 +81,53 @@ class ExtrasExtension(BaseExtension):
         return rss_feed
 
 
-class ExtrasEntryExtension(BaseEntryExtension):
-    """Item: pubDate, itunes:image, itunes:explicit."""
+def item_tags(out: list[str], episode: FeedEpisode) -> None:
+    """Append an item's pubDate, itunes:image and itunes:explicit to ``out`` as XML text."""
+    out.append(f"<pubDate>{rfc2822_fast(episode.pub_date)}</pubDate>")
+    if episode.image_url:
+        out.append(f'<itunes:image href="{url_attr(episode.image_url)}"/>')
+    out.append(f"<itunes:explicit>{explicit_flag(episode.explicit)}</itunes:explicit>")
 
-    def __init__(self) -> None:
-        self.explicit: bool | None = None
-        self.image_url: str | None = None
-        self.pub_date: datetime | None = None
 
-    def extend_rss(self, item: etree._Element) -> etree._Element:
-        if self.pub_date is not None:
-            etree.SubElement(item, "pubDate").text = rfc2822(self.pub_date)
-        _itunes(item, self.explicit, self.image_url)
-        return item
+# --- XML text for items written without lxml (feeds.builder): the escaping libxml2 applies when serialising ---
+
+# Characters XML 1.0 forbids (as feeds.formatting.xml_text) or that libxml2 escapes in text / in attributes.
+_INVALID = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_TEXT_CLEAN = re.compile(f"[^&<>\r{_INVALID}]*")
+_ATTR_CLEAN = re.compile(f'[^&<>"\r\n\t{_INVALID}]*')
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_UTC = timedelta(0)
+
+
+def text(value: str) -> str:
+    """Element text as libxml2 writes it: XML-invalid characters dropped, & < > and CR escaped."""
+    if _TEXT_CLEAN.fullmatch(value):
+        return value  # the common case: nothing to drop or escape
+    value = xml_text(value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def attr(value: str) -> str:
+    """A double-quoted attribute value as libxml2 writes it (also escapes ", tab, LF and CR)."""
+    if _ATTR_CLEAN.fullmatch(value):
+        return value
+    value = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+
+
+def url_attr(value: str) -> str:
+    """A URL attribute: made feed-safe by feeds.formatting.xml_url, then escaped ("&" of query strings)."""
+    return attr(xml_url(value))
+
+
+def rfc2822_fast(moment: datetime) -> str:
+    """feeds.formatting.rfc2822 (email.utils.format_datetime) without its timetuple/strftime cost per item."""
+    offset = moment.utcoffset()
+    if offset is None:
+        return rfc2822(moment)  # raises: naive datetimes are refused
+    zone = "+0000" if offset == _UTC else moment.strftime("%z")
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} {zone}"
+    )

@@ -1,0 +1,116 @@
+"""The feed's fast paths (items written as text, reused sanitiser, URLs without PurePosixPath) give what the
+slow, obvious code gives: libxml2's serialisation, feeds.formatting and episodes.links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+from lxml import etree
+
+from episodes.links import rendition_path
+from episodes.models import Rendition
+from feeds.builder import build_feed, show_notes_html
+from feeds.data import AlternateEnclosure, Integrity, Person, Soundbite, Transcript
+from feeds.formatting import sanitize_show_notes, xml_text
+from feeds.mapping import RENDITION_COLUMNS, _rendition_url, artwork_url
+from feeds.rss_extras import rfc2822_fast
+from tests.feeds.conftest import make_episode, make_show
+
+NASTY = "A & B < C > D \" ' \r\n\t \x01\x0b \ufffe ]]> é 😀 &amp;"
+
+
+def _reserialised(xml: bytes) -> bytes:
+    parser = etree.XMLParser(strip_cdata=False)
+    tree = etree.fromstring(xml, parser).getroottree()
+    return bytes(etree.tostring(tree, encoding="UTF-8", xml_declaration=True))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"title": NASTY, "summary": NASTY, "content_html": f"<p>{NASTY}</p>", "guid": f"g-{NASTY}"},
+        {"summary": "", "content_html": "<b>notes only</b>"},
+        {"summary": "", "content_html": "<p>x ]]&gt; y</p>"},
+        {"title": "  ", "link": "https://news.example.com/a?b=1&c=2 ü", "image_url": "https://x.example/y.jpeg?a=1&b=2"},
+        {
+            "duration": None, "episode": None, "season": None, "episode_type": "trailer", "explicit": True,
+            "transcripts": (Transcript(url="https://é.example/t.vtt", mime_type=NASTY, language="", rel=""),),
+            "soundbites": (Soundbite(start=0, duration=1.25), Soundbite(start=3, duration=4, title=NASTY)),
+            "persons": (Person(name=NASTY, role=NASTY, group="g", href='https://a.example/?x=1&y="2"'),),
+            "alternate_enclosures": (
+                AlternateEnclosure(mime_type=NASTY, sources=("https://a.example/b c", "https://a.example/?q=1&r=2"),
+                                   lang="uk", height=0, bitrate=0.5, title=NASTY, codecs=NASTY, default=True,
+                                   integrity=Integrity(type="sri", value=NASTY)),
+            ),
+        },
+    ],
+)  # fmt: skip
+def test_items_are_written_exactly_as_libxml2_would_write_them(overrides: dict[str, object]) -> None:
+    xml = build_feed(make_show(), [make_episode(1, **overrides), make_episode(2)])
+    assert _reserialised(xml) == xml  # parse + serialise again with lxml: not one byte differs
+    item = etree.fromstring(xml).find("channel/item")
+    assert item is not None
+    title = xml_text(str(overrides.get("title", make_episode(1).title))).strip()
+    assert item.findtext("title") == (title or None)
+
+
+def test_an_item_without_title_or_description_is_refused_as_feedgen_did() -> None:
+    with pytest.raises(ValueError, match="Required fields"):
+        build_feed(make_show(), [make_episode(1, title=" ", summary="", content_html="")])
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Нотатки <a href='https://x.example/a?b=1&c=2' onclick='x()'>link</a></p>",
+        "<script>alert(1)</script><p>ok</p><img src=x onerror=y>",
+        f"<p>{NASTY}</p><a href='javascript:alert(1)'>j</a><a href='mailto:a@b.example'>m</a>",
+        "  <h2>T</h2><ul><li>1<li>2</ul><table><tr><td>x</td></tr></table>  ",
+        "",
+    ],
+)
+def test_show_notes_sanitiser_matches_formatting(html: str) -> None:
+    assert show_notes_html(html) == sanitize_show_notes(html)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2024, 3, 1, 9, 30, 5, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2024, 2, 29, 0, 0, tzinfo=timezone(timedelta(hours=-8))),
+    ],
+)
+def test_fast_rfc2822_matches_email_utils(moment: datetime) -> None:
+    assert rfc2822_fast(moment) == format_datetime(moment)
+
+
+@pytest.mark.parametrize(
+    ("kind", "variant", "key"),
+    [
+        ("audio_mp3", "", "renditions/episodes/1/run1/audio_mp3.mp3"),
+        ("video_mp4", "720p", "renditions/videos/3/run2/video_mp4-720p.mp4"),
+        ("hls", "", "renditions/videos/3/run2/hls/master.m3u8"),
+        ("audio_opus", "", "renditions/x/.hidden"),
+        ("audio_aac", "", "renditions/x/noext"),
+        ("audio_aac", "", "renditions//x/./a.b.m4a/"),
+        ("audio_aac", "", "trailing.dot."),
+    ],
+)
+def test_rendition_urls_match_episodes_links(kind: str, variant: str, key: str) -> None:
+    rendition = Rendition(episode_id=12, kind=kind, variant=variant, storage_key=key)
+    values = {"episode_id": 12, "video_id": None, "kind": kind, "variant": variant, "storage_key": key}
+    row = tuple(values.get(name) for name in RENDITION_COLUMNS)
+    assert _rendition_url("https://h.example/d/e/12", row) == "https://h.example" + rendition_path(rendition)
+
+
+@pytest.mark.parametrize("name", ["artwork/e/1.JPG", "artwork/e/cover", "artwork/e/.png", "a//b/./c.PnG/", ""])
+def test_artwork_url_with_a_given_base_matches_the_settings_one(name: str) -> None:
+    from django.conf import settings
+
+    assert artwork_url("e", 7, name, public=settings.PUBLIC_BASE_URL) == artwork_url("e", 7, name)
+    if name.endswith(".JPG"):
+        assert "/d/e/7/artwork.jpg?v=" in artwork_url("e", 7, name)
