@@ -23,6 +23,9 @@ from feeds.selectors import FeedState
 FORMAT_VERSION = 1
 # Entries for fingerprints no request asks for any more simply age out.
 CACHE_SECONDS = 24 * 3600
+# Decoded copies of recently served feeds, per process (each ~5 MB for 2,000 fully tagged episodes).
+DECODED_MAX_ENTRIES = 8
+_decoded: dict[str, RenderedFeed] = {}
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,14 @@ def rendered_feed(state: FeedState, *, page: int | None = None) -> RenderedFeed:
     """The feed of ``state.show`` (or one RFC 5005 page), built only when its inputs changed."""
     cache = feed_cache()
     key = _cache_key(state, page)
+    # The cache pickles: fetching a 2,000-episode feed (~5 MB) unpickles it on every request. Keep the decoded
+    # object here and only ask the cache whether the entry is still there (a clear or an eviction is obeyed).
+    decoded = _decoded.get(key)
+    if decoded is not None and cache.has_key(key):
+        return decoded
     cached = cache.get(key)
     if isinstance(cached, RenderedFeed):
+        _remember(key, cached)
         return cached
     channel, items, info = feed_inputs(
         show=state.show, last_build_date=state.last_modified, hub_url=settings.WEBSUB_HUB_URL or None,
@@ -64,4 +73,11 @@ def rendered_feed(state: FeedState, *, page: int | None = None) -> RenderedFeed:
         last_modified=state.last_modified,
     )
     cache.set(key, rendered, CACHE_SECONDS)
+    _remember(key, rendered)
     return rendered
+
+
+def _remember(key: str, rendered: RenderedFeed) -> None:
+    while len(_decoded) >= DECODED_MAX_ENTRIES:
+        _decoded.pop(next(iter(_decoded)), None)  # the oldest: insertion order
+    _decoded[key] = rendered

@@ -19,7 +19,7 @@ from feeds.data import Chapter
 from feeds.mapping import FeedUnavailable, page_count
 from feeds.podcast_chapters import CHAPTERS_MIME_TYPE, chapters_json
 from feeds.rendering import rendered_feed
-from feeds.selectors import feed_state, live_episode
+from feeds.selectors import live_episode, recent_feed_state
 
 _GZIP = re.compile(r"(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?P<q>[0-9.]+))?\s*(?:,|$)", re.IGNORECASE)
 
@@ -58,7 +58,7 @@ def _max_age(next_scheduled_seconds: float | None) -> int:
 @require_safe
 def show_feed(request: HttpRequest, slug: str) -> HttpResponseBase:
     """GET/HEAD /feeds/<slug>.xml: the podcast RSS feed with ETag, Last-Modified, gzip and paging."""
-    state = feed_state(slug=slug)
+    state = recent_feed_state(slug=slug)
     if state is None:
         return _text(404, "No show has this feed address.")
     try:
