@@ -1,0 +1,80 @@
+"""The warm feed path: the fingerprint is reused for at most a second (never past a scheduled episode, never
+inside a transaction), and the decoded feed kept beside the cache entry obeys the cache."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+import feeds.selectors as selectors
+from feeds.rendering import feed_cache, rendered_feed
+from tests.feeds.factories import live_episode
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replace the fingerprint query by a counting fake; the returned list grows by one per query."""
+    calls: list[str] = []
+    monkeypatch.setattr(selectors, "_recent_states", {})
+
+    def fake(*, slug: str, next_in: float | None = None) -> selectors.FeedState:
+        calls.append(slug)
+        nxt = timezone.now() + timedelta(seconds=next_in) if next_in is not None else None
+        return selectors.FeedState(show=None, live_count=1, next_scheduled_at=nxt,  # type: ignore[arg-type]
+                                   last_modified=timezone.now(), fingerprint=str(len(calls)))  # fmt: skip
+
+    monkeypatch.setattr(selectors, "feed_state", fake)
+    return calls
+
+
+def test_state_is_reused_within_a_second_then_read_again(counted: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = selectors.recent_feed_state(slug="a")
+    assert selectors.recent_feed_state(slug="a") is first and counted == ["a"]
+    assert selectors.recent_feed_state(slug="b") is not first and counted == ["a", "b"]
+    clock = selectors.time.monotonic() + selectors.STATE_REUSE_SECONDS + 0.01
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock)
+    assert selectors.recent_feed_state(slug="a") is not first and counted == ["a", "b", "a"]
+
+
+def test_state_is_not_reused_past_the_next_scheduled_episode(
+    counted: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = selectors.feed_state
+    monkeypatch.setattr(selectors, "feed_state", lambda *, slug: real(slug=slug, next_in=-0.5))  # type: ignore[call-arg]
+    selectors.recent_feed_state(slug="a")
+    selectors.recent_feed_state(slug="a")
+    assert counted == ["a", "a"]  # its time has come: every request looks again
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_the_state_is_always_read_afresh(counted: list[str]) -> None:
+    with transaction.atomic():
+        selectors.recent_feed_state(slug="a")
+        selectors.recent_feed_state(slug="a")
+    assert counted == ["a", "a"]
+
+
+@pytest.mark.django_db
+def test_decoded_feed_obeys_a_cache_clear(show: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    live_episode(show, 1)
+    state = selectors.feed_state(slug=show.slug)
+    assert state is not None
+    first = rendered_feed(state)
+    assert rendered_feed(state) is first  # the decoded copy, no unpickling
+    builds: list[int] = []
+    import feeds.rendering as rendering
+
+    real = rendering.build_feed
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        builds.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rendering, "build_feed", counting)
+    feed_cache().clear()
+    again = rendered_feed(state)
+    assert builds == [1] and again is not first and again.body == first.body
