@@ -20,9 +20,9 @@ from feedgen.ext.base import BaseExtension
 from lxml import etree
 
 from feeds.data import AlternateEnclosure, FeedEpisode, Funding, Person
-from feeds.formatting import number_attr, xml_text, xml_url
+from feeds.formatting import xml_text, xml_url
 from feeds.podcast_chapters import CHAPTERS_MIME_TYPE
-from feeds.rss_extras import attr, text, url_attr
+from feeds.rss_extras import attr, number, text, url_attr
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 PODCAST_EXTENSION = "podcastindex"
@@ -94,10 +94,7 @@ def item_tags(out: list[str], episode: FeedEpisode) -> None:
     if episode.chapters_url:
         out.append(f'<podcast:chapters url="{url_attr(episode.chapters_url)}" type="{CHAPTERS_MIME_TYPE}"/>')
     for soundbite in episode.soundbites:
-        head = (
-            f'<podcast:soundbite startTime="{number_attr(soundbite.start)}" '
-            f'duration="{number_attr(soundbite.duration)}"'
-        )
+        head = f'<podcast:soundbite startTime="{number(soundbite.start)}" duration="{number(soundbite.duration)}"'
         out.append(f"{head}>{text(soundbite.title)}</podcast:soundbite>" if soundbite.title else f"{head}/>")
     for person in episode.persons:
         out.append(
@@ -110,7 +107,7 @@ def item_tags(out: list[str], episode: FeedEpisode) -> None:
 
 def _alternate_enclosure_xml(out: list[str], alternate: AlternateEnclosure) -> None:
     length = f' length="{alternate.length}"' if alternate.length is not None else ""
-    bitrate = f' bitrate="{number_attr(alternate.bitrate)}"' if alternate.bitrate is not None else ""
+    bitrate = f' bitrate="{number(alternate.bitrate)}"' if alternate.bitrate is not None else ""
     height = f' height="{alternate.height}"' if alternate.height is not None else ""
     default = ' default="true"' if alternate.default else ""
     out.append(

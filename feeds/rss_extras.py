@@ -22,7 +22,7 @@ from feedgen.ext.base import BaseExtension
 from lxml import etree
 
 from feeds.data import FeedEpisode, PageInfo
-from feeds.formatting import explicit_flag, rfc2822, xml_text, xml_url
+from feeds.formatting import explicit_flag, number_attr, rfc2822, xml_text, xml_url
 
 EXTRAS_EXTENSION = "mediahub"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -97,6 +97,7 @@ _TEXT_CLEAN = re.compile(f"[^&<>\r{_INVALID}]*")
 _ATTR_CLEAN = re.compile(f'[^&<>"\r\n\t{_INVALID}]*')
 # feeds.formatting's URI-safe characters without "&" (the only one of them an attribute must escape).
 _URL_PLAIN = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$'()*+,;=%]+")
+_ATTR_SEEN: dict[str, str] = {}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UTC = timedelta(0)
@@ -112,10 +113,24 @@ def text(value: str) -> str:
 
 def attr(value: str) -> str:
     """A double-quoted attribute value as libxml2 writes it (also escapes ", tab, LF and CR)."""
-    if _ATTR_CLEAN.fullmatch(value):
-        return value
-    value = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return value.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    escaped = _ATTR_SEEN.get(value)  # MIME types, roles, codecs, languages: a few values, thousands of times
+    if escaped is not None:
+        return escaped
+    escaped = value
+    if not _ATTR_CLEAN.fullmatch(value):
+        escaped = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        escaped = escaped.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if len(_ATTR_SEEN) < 4096:
+        _ATTR_SEEN[value] = escaped
+    return escaped
+
+
+def number(value: float) -> str:
+    """feeds.formatting.number_attr, with whole numbers (bitrates, most soundbite times) written directly."""
+    as_float = float(value)  # ints arrive too (dataclass fields typed float are not converted)
+    if as_float.is_integer() and abs(as_float) < 1e15:
+        return str(int(as_float))
+    return number_attr(value)
 
 
 def url_attr(value: str) -> str:
