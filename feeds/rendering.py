@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import gzip
 import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ CACHE_SECONDS = 24 * 3600
 # Decoded copies of recently served feeds, per process (each ~5 MB for 2,000 fully tagged episodes).
 DECODED_MAX_ENTRIES = 8
 _decoded: dict[str, RenderedFeed] = {}
+_decoded_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _remember(key: str, rendered: RenderedFeed) -> None:
-    while len(_decoded) >= DECODED_MAX_ENTRIES:
-        _decoded.pop(next(iter(_decoded)), None)  # the oldest: insertion order
-    _decoded[key] = rendered
+    with _decoded_lock:  # gthread workers: another thread may be evicting too
+        while len(_decoded) >= DECODED_MAX_ENTRIES:
+            _decoded.pop(next(iter(_decoded)), None)  # the oldest: insertion order
+        _decoded[key] = rendered
