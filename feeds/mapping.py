@@ -174,7 +174,7 @@ def feed_episode(row: tuple[Any, ...], rows: FeedRows, public: str) -> data.Feed
     ``public`` is settings.PUBLIC_BASE_URL: URLs are built as episodes.links builds them, without its per-call
     settings lookup and PurePosixPath parsing (tests compare both).
     """
-    (pk, title, summary, show_notes, season, number, episode_type, explicit, artwork, guid, publish_at, chapters,
+    (pk, title, summary, show_notes, season, number, episode_type, explicit, artwork, guid, publish_at, has_chapters,
      soundbites) = row  # fmt: skip
     renditions = rows.renditions.get(pk, ())
     mp3 = next((r for r in renditions if r[R_KIND] == MP3 and not r[R_VARIANT]), None)
@@ -200,7 +200,7 @@ def feed_episode(row: tuple[Any, ...], rows: FeedRows, public: str) -> data.Feed
         explicit=explicit,
         image_url=artwork_url("e", pk, artwork, public=public) if artwork else None,
         transcripts=tuple(_transcript(base, t) for t in rows.transcripts.get(pk, ())),
-        chapters_url=f"{base}/chapters.json" if chapters else None,  # episodes.links.chapters_url
+        chapters_url=f"{base}/chapters.json" if has_chapters else None,  # episodes.links.chapters_url
         soundbites=_soundbites(soundbites),
         persons=tuple(_person(c) for c in rows.credits.get(pk, ())),
         alternate_enclosures=_alternates(base, renditions, f"{public}/d/v/{video_id}", video_renditions),

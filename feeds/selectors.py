@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import ExpressionWrapper, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from episodes.models import Episode, EpisodePerson, Rendition, Show, ShowPerson, Status, Transcript, Video
@@ -105,7 +105,7 @@ def feed_state(*, slug: str) -> FeedState | None:
 # Rows as tuples (values_list): building model instances was most of the cost of a 2,000-episode feed.
 EPISODE_COLUMNS = (
     "id", "title", "summary", "show_notes", "season", "number", "episode_type", "explicit", "artwork", "guid",
-    "publish_at", "chapters", "soundbites",
+    "publish_at", "has_chapters", "soundbites",
 )  # fmt: skip
 RENDITION_COLUMNS = (
     "episode_id", "video_id", "kind", "variant", "mime_type", "codecs", "bitrate", "height", "duration", "byte_size",
@@ -175,7 +175,9 @@ def feed_rows(*, show: Show, offset: int = 0, limit: int | None = None) -> FeedR
     """The feed's episodes and related rows in one query per table, whatever the number of episodes."""
     # feed_episodes() is the shared visibility + ordering rule; its prefetches are replaced by the bulk reads.
     live = feed_episodes(show=show).prefetch_related(None).select_related(None)
-    qs = live.values_list(*EPISODE_COLUMNS)
+    # Whether an episode has chapters, not the chapters: decoding 2,000 JSON lists was a quarter of this query.
+    has_chapters = ExpressionWrapper(~Q(chapters=[]), output_field=models.BooleanField())
+    qs = live.annotate(has_chapters=has_chapters).values_list(*EPISODE_COLUMNS)
     if limit is not None:
         qs = qs[offset : offset + limit]
     episodes = list(qs)
