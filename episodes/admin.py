@@ -33,6 +33,7 @@ from episodes.selectors import latest_job
 from episodes.services import content as content_services
 from episodes.services.errors import DomainError
 from episodes.services.uploads import media_reprocess, media_source_create
+from episodes.services.video_episode import video_make_episode
 
 
 class MediaUploadForm(forms.ModelForm):
@@ -211,9 +212,15 @@ class VideoAdmin(PublishingAdmin):
     inlines = [RenditionInline, TranscriptInline]
     list_select_related = ["show"]
 
+    actions = ["publish_now", "unpublish", "reprocess", "make_episode"]
+
     @admin.action(description="Publish now")
     def publish_now(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
         self._each(request, queryset, lambda v: content_services.video_publish(video=v), "published")
+
+    @admin.action(description="Make a podcast episode from its sound")
+    def make_episode(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
+        self._each(request, queryset, lambda v: video_make_episode(video=v), "turned into episodes (processing)")
 
     @admin.action(description="Unpublish")
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:

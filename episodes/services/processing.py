@@ -270,6 +270,10 @@ def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: _Hear
             raise MediaRejected("This is an audio file; an explainer video needs a video file.")
         return process_video(source_path, out, meta, config, on_progress, probed=info)
     # An episode takes the sound of whatever it is given (a video's picture is not part of a podcast).
+    if info.kind == "video":
+        if info.audio is None:
+            raise MediaRejected("This video has no sound to make an episode from.")
+        info = dataclasses.replace(info, kind="audio")
     return process_audio(source_path, out, meta, config, on_progress, probed=info)
 
 

@@ -211,3 +211,38 @@ def test_sweeper_resends_a_queued_job_nobody_picked_up(episode: Episode, setting
     fresh = ProcessingJob.objects.create(source=source)
     requeued = processing.jobs_sweep()
     assert job.pk in requeued and fresh.pk not in requeued
+
+
+def test_an_explainer_becomes_a_podcast_episode_in_one_action(show: Show, explainer_mp4: Path) -> None:
+    from mutagen.id3 import ID3
+
+    from episodes.services.errors import Conflict
+    from episodes.services.video_episode import video_make_episode
+
+    video = video_create(show=show, title="Що таке санкції?", slug="sanktsii", description="<p>Пояснення.</p>")
+    upload(video, explainer_mp4, "санкції.mp4")
+    episode = video_make_episode(video=video)
+    episode.refresh_from_db()
+    video.refresh_from_db()
+    assert video.episode == episode and episode.show == show
+    assert episode.status == Status.READY, episode.sources.get().jobs.get().error
+    assert episode.title == "Що таке санкції?" and episode.summary == "Пояснення."
+    kinds = set(episode.renditions.values_list("kind", flat=True))
+    assert {"audio_mp3", "audio_aac", "audio_opus", "waveform"} <= kinds
+    mp3 = episode.renditions.get(kind="audio_mp3")
+    assert mp3.duration == pytest.approx(3.0, abs=0.2)
+    assert str(ID3(Path(default_storage.path(mp3.storage_key)))["TIT2"]) == "Що таке санкції?"
+    # The episode owns a copy of the upload: re-processing the video never touches it.
+    assert episode.sources.get().storage_key != video.sources.get().storage_key
+    with pytest.raises(Conflict, match="already has an episode"):
+        video_make_episode(video=video)
+
+
+def test_a_video_without_processed_sound_cannot_become_an_episode(show: Show) -> None:
+    from episodes.services.errors import Conflict
+    from episodes.services.video_episode import video_make_episode
+
+    video = video_create(show=show, title="Draft", slug="draft")
+    with pytest.raises(Conflict, match="no processed sound yet"):
+        video_make_episode(video=video)
+    assert not Episode.objects.filter(show=show, slug="draft").exists()
