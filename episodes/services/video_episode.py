@@ -20,7 +20,7 @@ def video_make_episode(*, video: Video, slug: str | None = None) -> Episode:
     Opus, tags with the episode's metadata), so deleting or re-processing either one never affects the other.
     """
     with transaction.atomic():
-        video = Video.objects.select_for_update().select_related("episode").get(pk=video.pk)
+        video = Video.objects.select_for_update().get(pk=video.pk)
         if video.episode_id is not None:
             raise Conflict(f"This video already has an episode: “{video.episode}”.", code="exists")
         if not Rendition.objects.filter(video=video, kind=Rendition.Kind.AUDIO_MP3).exists():
