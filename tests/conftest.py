@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import timedelta
@@ -329,3 +330,16 @@ def s3_storage(settings: Any, seaweedfs: SeaweedFS, media_storage: Path | None) 
     seaweedfs.create_bucket(bucket)
     use_s3(settings, seaweedfs, bucket)
     return seaweedfs
+
+
+def purge_queues() -> None:
+    """Drop messages left by earlier runs: their job ids may name rows of this run's fresh test database."""
+    from media_hub.celery import app
+
+    with app.connection_for_write() as conn:
+        channel: Any = conn.default_channel
+        for queue in ("media", "default"):
+            # A queue that was never declared has nothing to purge.
+            with contextlib.suppress(Exception):
+                channel.queue_purge(queue)
+

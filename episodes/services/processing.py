@@ -13,16 +13,14 @@ import json
 import logging
 import shutil
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from episodes.media.config import MediaConfig
@@ -33,23 +31,14 @@ from episodes.media.probe import probe as media_probe
 from episodes.models import Episode, MediaSource, ProcessingJob, Rendition, Status, Video
 from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_put_file
 
+from .leases import Claim, Heartbeat, LeaseLost, job_claim, job_fail
+from .leases import job_heartbeat as job_heartbeat  # re-exported: callers know the lease API by this module
 from .processing_faults import SourceMissing, db_retry, failure_for, is_missing, retry_countdown
 from .uploads import owner_prefix
 
 log = logging.getLogger(__name__)
 State = ProcessingJob.State
 Stage = ProcessingJob.Stage
-
-
-class LeaseLost(Exception):
-    """Another worker took the job over (our lease expired); stop without touching shared state."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    job_id: int
-    worker_id: str
-    attempt: int
 
 
 def media_config() -> MediaConfig:
@@ -60,89 +49,6 @@ def work_root() -> Path:
     root = Path(settings.MEDIA_WORK_DIR)
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-def job_claim(*, job_id: int, worker_id: str) -> Claim | None:
-    """Take the job's lease, or return None when it is done, failed, or leased by a live worker."""
-    now = timezone.now()
-    with transaction.atomic():
-        job = ProcessingJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.state in {State.SUCCEEDED, State.FAILED}:
-            return None
-        if job.state == State.RUNNING and job.lease_expires_at and job.lease_expires_at > now:
-            return None
-        if job.attempts >= job.max_attempts:
-            _fail(job, "Processing was tried too many times without finishing; please upload the file again.")
-            return None
-        job.attempts += 1
-        job.state = State.RUNNING
-        job.stage = Stage.FETCHING
-        job.progress = 0
-        job.lease_owner = worker_id
-        job.lease_expires_at = now + timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS)
-        job.heartbeat_at = now
-        job.started_at = job.started_at or now
-        job.error = ""
-        job.error_detail = ""
-        job.save()
-        return Claim(job_id=job.pk, worker_id=worker_id, attempt=job.attempts)
-
-
-def job_heartbeat(*, claim: Claim, stage: str | None = None, progress: int | None = None) -> None:
-    """Extend our lease (and record stage/progress); raise ``LeaseLost`` if the job is no longer ours."""
-    now = timezone.now()
-    fields: dict[str, object] = {
-        "heartbeat_at": now,
-        "lease_expires_at": now + timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS),
-    }
-    if stage is not None:
-        fields["stage"] = stage
-    if progress is not None:
-        fields["progress"] = max(0, min(100, int(progress)))
-    updated = ProcessingJob.objects.filter(
-        pk=claim.job_id, lease_owner=claim.worker_id, attempts=claim.attempt, state=State.RUNNING
-    ).update(**fields)
-    if not updated:
-        raise LeaseLost(f"job {claim.job_id} is no longer leased by {claim.worker_id}")
-
-
-class _Heartbeat:
-    """Keeps the lease alive from a thread; stage/progress updates piggy-back on it."""
-
-    def __init__(self, claim: Claim) -> None:
-        self.claim = claim
-        self.stage: str | None = None
-        self.progress: int | None = None
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{claim.job_id}", daemon=True)
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)
-        try:
-            while not self._stop.wait(min(interval, 2.0) if self.stage else interval):
-                try:
-                    job_heartbeat(claim=self.claim, stage=self.stage, progress=self.progress)
-                except LeaseLost:
-                    self.lost.set()
-                    return
-                except DatabaseError as exc:
-                    # A dropped connection stays dropped: close it so the next beat opens a fresh one.
-                    log.warning("heartbeat failed; will retry", extra={"job_id": self.claim.job_id,
-                                                                         "error": repr(exc)[:300]})  # fmt: skip
-                    connection.close()
-                except Exception:  # noqa: BLE001 - the lease must keep being renewed whatever happens
-                    log.exception("heartbeat error; will retry", extra={"job_id": self.claim.job_id})
-        finally:
-            connection.close()
 
 
 def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | None:
@@ -164,7 +70,7 @@ def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | Non
     workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.pk}-", dir=work_root()))
     stored_prefix_written = False
     try:
-        with _Heartbeat(claim) as beat:
+        with Heartbeat(claim) as beat:
             result = _process(job, source, workdir, beat)
             if beat.lost.is_set():
                 raise LeaseLost(f"job {job.pk} lost its lease while processing")
@@ -234,7 +140,7 @@ PIPELINE_STAGES = {
 }
 
 
-def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: _Heartbeat) -> ProcessResult:
+def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: Heartbeat) -> ProcessResult:
     from .media_meta import tag_meta_for
 
     local = workdir / "source"
@@ -375,18 +281,10 @@ def _finish_failed(
             transaction.on_commit(partial(process_media.apply_async, (job.pk,), countdown=countdown))
             return
         log.error("job failed", extra=context)
-        _fail(job, reason)
+        job_fail(job, reason)
         has_media = Rendition.objects.filter(**{_owner_field(owner): owner}).exists()
         if not has_media:
             type(owner).objects.filter(pk=owner.pk).update(status=Status.FAILED)
-
-
-def _fail(job: ProcessingJob, reason: str) -> None:
-    job.state = State.FAILED
-    job.error = reason
-    job.lease_expires_at = None
-    job.finished_at = timezone.now()
-    job.save()
 
 
 def jobs_sweep(*, now: datetime | None = None) -> list[int]:
@@ -406,7 +304,7 @@ def jobs_sweep(*, now: datetime | None = None) -> list[int]:
                     f"The worker processing this file stopped responding {job.attempts} times; "
                     "the file may be too demanding. Please try again or upload a smaller file."
                 )
-                _fail(job, reason)
+                job_fail(job, reason)
                 owner = _owner(job.source)
                 if not Rendition.objects.filter(**{_owner_field(owner): owner}).exists():
                     type(owner).objects.filter(pk=owner.pk).update(status=Status.FAILED)

@@ -22,7 +22,7 @@ from episodes.models import ProcessingJob, Rendition, Show, Status
 from episodes.services import processing
 from episodes.services.content import video_create
 from episodes.services.uploads import media_source_create
-from tests.conftest import child_env, make_clip
+from tests.conftest import child_env, make_clip, purge_queues
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,19 +71,6 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-
-
-def purge_queues() -> None:
-    """Drop messages left by earlier runs: their job ids may name rows of this run's fresh test database."""
-    from media_hub.celery import app
-
-    with app.connection_for_write() as conn:
-        channel: Any = conn.default_channel
-        for queue in ("media", "default"):
-            try:
-                channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001, S110 - a queue that was never declared has nothing to purge
-                pass
 
 
 @pytest.fixture

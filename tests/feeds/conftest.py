@@ -25,9 +25,9 @@ from feeds.data import (
     Soundbite,
     Transcript,
 )
+from tests.conftest import need
 
 NODE_DIR = Path(__file__).parent / "node"
-REQUIRE_SERVICES = os.environ.get("MEDIA_HUB_REQUIRE_SERVICES") == "1"
 
 # A percent-encoded Ukrainian slug, as the CMS stores it ("україна-тиждень-5").
 UA_SLUG = "%D1%83%D0%BA%D1%80%D0%B0%D1%97%D0%BD%D0%B0-%D1%82%D0%B8%D0%B6%D0%B4%D0%B5%D0%BD%D1%8C-5"
@@ -107,18 +107,12 @@ def make_episode(number: int = 1, **overrides: Any) -> FeedEpisode:
     return dataclasses.replace(episode, **overrides)
 
 
-def _unavailable(reason: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (MEDIA_HUB_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def partytime() -> Callable[[bytes], dict[str, Any]]:
     """Parse RSS bytes with podcast-partytime (npm) and return its JSON; installs it with `npm ci` once."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        _unavailable("node and npm are needed to run podcast-partytime")
+        need("node and npm", "podcast-partytime runs on Node.js")
         raise AssertionError("unreachable")
     if not (NODE_DIR / "node_modules" / "podcast-partytime").is_dir():
         result = subprocess.run(
@@ -129,7 +123,7 @@ def partytime() -> Callable[[bytes], dict[str, Any]]:
             check=False,
         )
         if result.returncode != 0:
-            _unavailable(f"`npm ci` in {NODE_DIR} failed: {result.stderr[-500:]}")
+            need("podcast-partytime", f"`npm ci` in {NODE_DIR} failed: {result.stderr[-500:]}")
 
     def parse(xml: bytes) -> dict[str, Any]:
         result = subprocess.run(

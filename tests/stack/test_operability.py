@@ -20,6 +20,7 @@ from episodes.models import Episode, MediaSource, ProcessingJob, Show
 from episodes.services import processing
 from episodes.services.content import video_create
 from episodes.services.uploads import media_source_create
+from tests.conftest import purge_queues
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = ProcessingJob.State
@@ -34,18 +35,6 @@ def scrape(client: Client | None = None, **headers: str) -> dict[tuple[str, tupl
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
-
-
-def purge_queues() -> None:
-    from media_hub.celery import app
-
-    with app.connection_for_write() as conn:
-        channel: Any = conn.default_channel
-        for queue in ("media", "default"):
-            try:
-                channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001, S110 - a queue never declared has nothing to purge
-                pass
 
 
 def make_job(source: MediaSource, state: str, seconds: float | None) -> ProcessingJob:
