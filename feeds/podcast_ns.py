@@ -3,8 +3,8 @@
     fg = FeedGenerator()
     fg.register_extension(PODCAST_EXTENSION, PodcastIndexExtension, atom=False)
     fg.podcastindex.guid = show.podcast_guid
-    out: list[str] = []
-    item_tags(out, episode)                   # an item's podcast: tags as XML text (see feeds.builder)
+    entry = fg.add_entry()
+    entry.podcastindex.transcripts = episode.transcripts     # item tags: PodcastIndexEntryExtension
 
 Registered under the name "podcastindex" because feedgen's iTunes extension already owns "podcast"; the XML
 prefix is still ``podcast:``, which parsers such as podcast-partytime match literally. The canonical namespace
@@ -16,40 +16,49 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from feedgen.ext.base import BaseExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
-from feeds.data import AlternateEnclosure, FeedEpisode, Funding, Person
-from feeds.formatting import xml_text, xml_url
+from feeds.data import AlternateEnclosure, Funding, Person, Soundbite, Transcript
+from feeds.formatting import number_attr, xml_text, xml_url
 from feeds.podcast_chapters import CHAPTERS_MIME_TYPE
-from feeds.rss_extras import attr, number, text, url_attr
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 PODCAST_EXTENSION = "podcastindex"
 
 
+def _tag(name: str) -> str:
+    return f"{{{PODCAST_NS}}}{name}"
+
+
+_TRANSCRIPT, _CHAPTERS, _SOUNDBITE, _PERSON = _tag("transcript"), _tag("chapters"), _tag("soundbite"), _tag("person")
+_ALTERNATE, _SOURCE, _INTEGRITY = _tag("alternateEnclosure"), _tag("source"), _tag("integrity")
+
+
 def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None) -> etree._Element:
-    """Append a podcast: element, skipping attributes whose value is None."""
-    element = etree.SubElement(parent, f"{{{PODCAST_NS}}}{tag}")
-    for name, value in attrs.items():
-        if value is not None:
-            element.set(name, value)
+    """Append a podcast: element (``tag`` without namespace), skipping attributes whose value is None."""
+    return _sub(parent, _tag(tag), text, {name: value for name, value in attrs.items() if value is not None})
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None, attrs: dict[str, str]) -> etree._Element:
+    """Append ``tag`` with XML-safe ``attrs`` (in order) and text: one lxml call, the items' hot path."""
+    element = etree.SubElement(parent, tag, attrs)
     if text is not None:
         element.text = xml_text(text)
     return element
 
 
+def _optional(attrs: dict[str, str], name: str, value: str | None, *, url: bool = False) -> dict[str, str]:
+    if value:
+        attrs[name] = xml_url(value) if url else xml_text(value)
+    return attrs
+
+
 def _persons(parent: etree._Element, persons: Sequence[Person]) -> None:
     for person in persons:
-        _el(
-            parent,
-            "person",
-            person.name,
-            role=xml_text(person.role),
-            group=xml_text(person.group),
-            href=xml_url(person.href) if person.href else None,
-            img=xml_url(person.img) if person.img else None,
-        )
+        attrs = {"role": xml_text(person.role), "group": xml_text(person.group)}
+        _optional(attrs, "href", person.href, url=True)
+        _sub(parent, _PERSON, person.name, _optional(attrs, "img", person.img, url=True))
 
 
 class PodcastIndexExtension(BaseExtension):
@@ -81,51 +90,47 @@ class PodcastIndexExtension(BaseExtension):
         return rss_feed
 
 
-def item_tags(out: list[str], episode: FeedEpisode) -> None:
-    """Append an item's podcast: tags to ``out`` as XML text (a feedgen entry extension costs ~0.3 ms an item).
+class PodcastIndexEntryExtension(BaseEntryExtension):
+    """Item tags: transcript, chapters, soundbite, person, alternateEnclosure (with source and integrity)."""
 
-    Written as the lxml-based channel extension would write them: same tags, attribute order and escaping.
-    """
-    for transcript in episode.transcripts:
-        out.append(
-            f'<podcast:transcript url="{url_attr(transcript.url)}" type="{attr(transcript.mime_type)}"'
-            f"{_opt('language', transcript.language)}{_opt('rel', transcript.rel)}/>"
-        )
-    if episode.chapters_url:
-        out.append(f'<podcast:chapters url="{url_attr(episode.chapters_url)}" type="{CHAPTERS_MIME_TYPE}"/>')
-    for soundbite in episode.soundbites:
-        head = f'<podcast:soundbite startTime="{number(soundbite.start)}" duration="{number(soundbite.duration)}"'
-        out.append(f"{head}>{text(soundbite.title)}</podcast:soundbite>" if soundbite.title else f"{head}/>")
-    for person in episode.persons:
-        out.append(
-            f'<podcast:person role="{attr(person.role)}" group="{attr(person.group)}"'
-            f"{_opt_url('href', person.href)}{_opt_url('img', person.img)}>{text(person.name)}</podcast:person>"
-        )
-    for alternate in episode.alternate_enclosures:
-        _alternate_enclosure_xml(out, alternate)
+    def __init__(self) -> None:
+        self.transcripts: Sequence[Transcript] = ()
+        self.chapters_url: str | None = None
+        self.soundbites: Sequence[Soundbite] = ()
+        self.persons: Sequence[Person] = ()
+        self.alternate_enclosures: Sequence[AlternateEnclosure] = ()
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        for transcript in self.transcripts:
+            attrs = {"url": xml_url(transcript.url), "type": xml_text(transcript.mime_type)}
+            _optional(attrs, "language", transcript.language)
+            _sub(item, _TRANSCRIPT, None, _optional(attrs, "rel", transcript.rel))
+        if self.chapters_url:
+            _sub(item, _CHAPTERS, None, {"url": xml_url(self.chapters_url), "type": CHAPTERS_MIME_TYPE})
+        for soundbite in self.soundbites:
+            times = {"startTime": number_attr(soundbite.start), "duration": number_attr(soundbite.duration)}
+            _sub(item, _SOUNDBITE, soundbite.title or None, times)
+        _persons(item, self.persons)
+        for alternate in self.alternate_enclosures:
+            _alternate_enclosure(item, alternate)
+        return item
 
 
-def _alternate_enclosure_xml(out: list[str], alternate: AlternateEnclosure) -> None:
-    length = f' length="{alternate.length}"' if alternate.length is not None else ""
-    bitrate = f' bitrate="{number(alternate.bitrate)}"' if alternate.bitrate is not None else ""
-    height = f' height="{alternate.height}"' if alternate.height is not None else ""
-    default = ' default="true"' if alternate.default else ""
-    out.append(
-        f'<podcast:alternateEnclosure type="{attr(alternate.mime_type)}"{length}{bitrate}{height}'
-        f"{_opt('lang', alternate.lang)}{_opt('title', alternate.title)}{_opt('codecs', alternate.codecs)}{default}>"
-    )
+def _alternate_enclosure(item: etree._Element, alternate: AlternateEnclosure) -> None:
+    attrs = {"type": xml_text(alternate.mime_type)}
+    if alternate.length is not None:
+        attrs["length"] = str(alternate.length)
+    if alternate.bitrate is not None:
+        attrs["bitrate"] = number_attr(alternate.bitrate)
+    if alternate.height is not None:
+        attrs["height"] = str(alternate.height)
+    for name in ("lang", "title", "codecs"):
+        _optional(attrs, name, getattr(alternate, name))
+    if alternate.default:
+        attrs["default"] = "true"
+    element = _sub(item, _ALTERNATE, None, attrs)
     for uri in alternate.sources:
-        out.append(f'<podcast:source uri="{url_attr(uri)}"/>')
+        _sub(element, _SOURCE, None, {"uri": xml_url(uri)})
     if alternate.integrity is not None:
-        out.append(
-            f'<podcast:integrity type="{attr(alternate.integrity.type)}" value="{attr(alternate.integrity.value)}"/>'
-        )
-    out.append("</podcast:alternateEnclosure>")
-
-
-def _opt(name: str, value: str | None) -> str:
-    return f' {name}="{attr(value)}"' if value else ""
-
-
-def _opt_url(name: str, value: str | None) -> str:
-    return f' {name}="{url_attr(value)}"' if value else ""
+        integrity = {"type": xml_text(alternate.integrity.type), "value": xml_text(alternate.integrity.value)}
+        _sub(element, _INTEGRITY, None, integrity)

@@ -7,7 +7,7 @@
 - itunes:explicit: feedgen only writes yes/no/clean; Apple requires true/false.
 - itunes:image: feedgen silently drops URLs not ending in .jpg/.png (query strings, .jpeg).
 - pubDate/lastBuildDate: feedgen formats each date after setlocale(LC_ALL, "C"), a process-wide switch that
-  races other threads (and costs time per item); feeds.formatting.rfc2822 does not touch the locale. feedgen
+  races other threads (and costs time per item); rfc2822_fast (below) does not touch the locale. feedgen
   still formats its own lastBuildDate once per feed; this extension overwrites the value.
 - atom:link rel="hub" (WebSub) and RFC 5005 paging links: feedgen writes only rel="self" into RSS.
 - fh:complete (RFC 5005 section 2) for a feed that lists every episode.
@@ -15,14 +15,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
-from feedgen.ext.base import BaseExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
-from feeds.data import FeedEpisode, PageInfo
-from feeds.formatting import explicit_flag, number_attr, rfc2822, xml_text, xml_url
+from feeds.data import PageInfo
+from feeds.formatting import explicit_flag, rfc2822, xml_url
 
 EXTRAS_EXTENSION = "mediahub"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -81,63 +80,24 @@ class ExtrasExtension(BaseExtension):
         return rss_feed
 
 
-def item_tags(out: list[str], episode: FeedEpisode) -> None:
-    """Append an item's pubDate, itunes:image and itunes:explicit to ``out`` as XML text."""
-    out.append(f"<pubDate>{rfc2822_fast(episode.pub_date)}</pubDate>")
-    if episode.image_url:
-        out.append(f'<itunes:image href="{url_attr(episode.image_url)}"/>')
-    out.append(f"<itunes:explicit>{explicit_flag(episode.explicit)}</itunes:explicit>")
+class ExtrasEntryExtension(BaseEntryExtension):
+    """Item: pubDate (without feedgen's setlocale), itunes:image (any URL), itunes:explicit as true/false."""
+
+    def __init__(self) -> None:
+        self.pub_date: datetime | None = None
+        self.explicit: bool | None = None
+        self.image_url: str | None = None
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        if self.pub_date is not None:
+            etree.SubElement(item, "pubDate").text = rfc2822_fast(self.pub_date)
+        _itunes(item, self.explicit, self.image_url)
+        return item
 
 
-# --- XML text for items written without lxml (feeds.builder): the escaping libxml2 applies when serialising ---
-
-# Characters XML 1.0 forbids (as feeds.formatting.xml_text) or that libxml2 escapes in text / in attributes.
-_INVALID = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
-_TEXT_CLEAN = re.compile(f"[^&<>\r{_INVALID}]*")
-_ATTR_CLEAN = re.compile(f'[^&<>"\r\n\t{_INVALID}]*')
-# feeds.formatting's URI-safe characters without "&" (the only one of them an attribute must escape).
-_URL_PLAIN = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$'()*+,;=%]+")
-_ATTR_SEEN: dict[str, str] = {}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UTC = timedelta(0)
-
-
-def text(value: str) -> str:
-    """Element text as libxml2 writes it: XML-invalid characters dropped, & < > and CR escaped."""
-    if _TEXT_CLEAN.fullmatch(value):
-        return value  # the common case: nothing to drop or escape
-    value = xml_text(value)
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-
-
-def attr(value: str) -> str:
-    """A double-quoted attribute value as libxml2 writes it (also escapes ", tab, LF and CR)."""
-    escaped = _ATTR_SEEN.get(value)  # MIME types, roles, codecs, languages: a few values, thousands of times
-    if escaped is not None:
-        return escaped
-    escaped = value
-    if not _ATTR_CLEAN.fullmatch(value):
-        escaped = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        escaped = escaped.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
-    if len(_ATTR_SEEN) < 4096:
-        _ATTR_SEEN[value] = escaped
-    return escaped
-
-
-def number(value: float) -> str:
-    """feeds.formatting.number_attr, with whole numbers (bitrates, most soundbite times) written directly."""
-    as_float = float(value)  # ints arrive too (dataclass fields typed float are not converted)
-    if as_float.is_integer() and abs(as_float) < 1e15:
-        return str(int(as_float))
-    return number_attr(value)
-
-
-def url_attr(value: str) -> str:
-    """A URL attribute: made feed-safe by feeds.formatting.xml_url, then escaped ("&" of query strings)."""
-    if _URL_PLAIN.fullmatch(value):
-        return value  # already what xml_url keeps as is, with nothing to escape: one regex instead of two
-    return attr(xml_url(value))
 
 
 def rfc2822_fast(moment: datetime) -> str:

@@ -1,5 +1,5 @@
-"""The feed's fast paths (items written as text, reused sanitiser, URLs without PurePosixPath) give what the
-slow, obvious code gives: libxml2's serialisation, feeds.formatting and episodes.links."""
+"""The feed's fast paths (items serialised one by one and memoised, reused sanitiser, URLs without PurePosixPath)
+give what the slow, obvious code gives: feedgen's own rss_str(), feeds.formatting and episodes.links."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from lxml import etree
 
 from episodes.links import rendition_path
 from episodes.models import Rendition
-from feeds.builder import build_feed, show_notes_html
-from feeds.data import AlternateEnclosure, Integrity, Person, Soundbite, Transcript
+from feeds.builder import build_feed, feed_generator, fill_channel, fill_entry, show_notes_html
+from feeds.data import AlternateEnclosure, FeedEpisode, FeedShow, Integrity, Person, Soundbite, Transcript
 from feeds.formatting import sanitize_show_notes, xml_text
 from feeds.mapping import RENDITION_COLUMNS, _rendition_url, artwork_url
+from feeds.rendering import ItemFragments
 from feeds.rss_extras import rfc2822_fast
 from tests.feeds.conftest import make_episode, make_show
 
@@ -48,13 +49,63 @@ def _reserialised(xml: bytes) -> bytes:
         },
     ],
 )  # fmt: skip
-def test_items_are_written_exactly_as_libxml2_would_write_them(overrides: dict[str, object]) -> None:
-    xml = build_feed(make_show(), [make_episode(1, **overrides), make_episode(2)])
+def test_items_are_the_bytes_of_feedgens_own_document(overrides: dict[str, object]) -> None:
+    show, episodes = make_show(), [make_episode(1, **overrides), make_episode(2), make_episode(3, **overrides)]
+    xml = build_feed(show, episodes)
+    assert xml == _feedgen_document(show, episodes)  # entries added to the FeedGenerator, then fg.rss_str()
+    memo: dict[FeedEpisode, bytes] = {}
+    assert build_feed(show, episodes, items=memo) == xml
+    assert len(memo) == len(set(episodes))
+    assert build_feed(show, episodes, items=memo) == xml  # every item from the memo
     assert _reserialised(xml) == xml  # parse + serialise again with lxml: not one byte differs
     item = etree.fromstring(xml).find("channel/item")
     assert item is not None
     title = xml_text(str(overrides.get("title", make_episode(1).title))).strip()
     assert item.findtext("title") == (title or None)
+
+
+def _feedgen_document(show: FeedShow, episodes: list[FeedEpisode]) -> bytes:
+    fg = feed_generator()
+    fill_channel(fg, show, None)
+    for episode in episodes:
+        fill_entry(fg.add_entry(order="append"), episode)
+    return bytes(fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True))
+
+
+class CountingMemo(dict[FeedEpisode, bytes]):
+    built = 0
+
+    def update(self, items: dict[FeedEpisode, bytes], /) -> None:  # type: ignore[override]
+        self.built += len(items)
+        super().update(items)
+
+
+def test_an_edit_rebuilds_only_that_item() -> None:
+    show = make_show()
+    episodes = [make_episode(n) for n in range(1, 6)]
+    memo = CountingMemo()
+    build_feed(show, episodes, items=memo)
+    assert memo.built == 5
+    edited = [make_episode(3, title="Нова назва"), *episodes[:2], *episodes[3:]]
+    xml = build_feed(show, edited, items=memo)
+    assert memo.built == 6  # the edited episode only
+    assert xml == _feedgen_document(show, edited)
+    assert "Нова назва".encode() in xml and xml.count(b"<item>") == 5
+
+
+def test_item_fragments_are_bounded_and_least_recently_used_go_first() -> None:
+    episodes = [make_episode(n) for n in range(1, 5)]
+    xml = {episode: _feedgen_document(make_show(), [episode]) for episode in episodes}
+    size = max(len(v) for v in xml.values())
+    fragments = ItemFragments(max_bytes=3 * size)
+    fragments.update({episode: xml[episode] for episode in episodes[:3]})
+    assert fragments.get(episodes[0]) == xml[episodes[0]]  # now the most recently used
+    fragments[episodes[3]] = xml[episodes[3]]
+    assert fragments.get(episodes[1]) is None  # the least recently used went
+    assert fragments.get(episodes[0]) is not None and fragments.get(episodes[3]) is not None
+    assert fragments.size_bytes <= 3 * size and len(fragments) == 3
+    fragments.clear()
+    assert len(fragments) == 0 and fragments.size_bytes == 0
 
 
 def test_an_item_without_title_or_description_is_refused_as_feedgen_did() -> None:
