@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from episodes.models import Rendition
+from feeds.client_ip import client_ip
 from feeds.models import DailyDownloads, ListenerDay
 from feeds.serving import ByteRange
 from feeds.user_agents import app_name, is_bot
@@ -73,10 +74,6 @@ def threshold_bytes(rendition: Rendition, seconds: int = MIN_SECONDS) -> int:
         per_second = FALLBACK_BITRATE / 8
     needed = int(per_second * seconds)
     return max(1, min(needed, rendition.byte_size))
-
-
-def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def download_hit(

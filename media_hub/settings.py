@@ -6,6 +6,7 @@ Defaults serve the embedded mode (SQLite, local disk, a file-system Celery broke
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -42,6 +43,17 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated IP addresses or CIDR networks (``10.0.0.0/8, 2001:db8::/32, 192.0.2.7``)."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or CIDR networks, not {item!r}") from exc
+    return tuple(networks)
 
 
 def _secret_key() -> str:
@@ -305,6 +317,9 @@ FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 300)
 # Listener ids are salted hashes of IP + User-Agent; the salt is derived from SECRET_KEY unless given.
 ANALYTICS_SALT = os.environ.get("ANALYTICS_SALT", "")
 DOWNLOAD_EVENTS_RETENTION_DAYS = env_int("DOWNLOAD_EVENTS_RETENTION_DAYS", 90)
+# Reverse proxies / load balancers in front of the web processes. Only when REMOTE_ADDR is one of them is the
+# client's address taken from X-Forwarded-For (its right-most address that is not a trusted proxy); empty: never.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # Built feeds (plain + gzipped XML, ~1.5 MB for 2,000 episodes) are cached per process, keyed by a fingerprint
 # of their inputs; bounded by entry count because LocMem does not bound bytes.
 CACHES = {
