@@ -39,7 +39,7 @@ class AppCount(Schema):
 
 
 class DownloadStats(Schema):
-    """Downloads counted by IAB v2-style rules: one per listener per episode per UTC day, bots excluded."""
+    """Downloads by IAB v2-style rules: one per listener per episode per rolling 24 h, bots excluded, by UTC day."""
 
     scope: str
     since: date | None

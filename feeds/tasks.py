@@ -48,4 +48,4 @@ def record_download(hit: dict[str, Any]) -> bool:
 
 @shared_task(name="feeds.prune_download_events", ignore_result=True)
 def prune_download_events() -> int:
-    return analytics.prune_listener_days()
+    return analytics.prune_listener_windows()

@@ -316,7 +316,11 @@ WEBSUB_HUB_URL = os.environ.get("WEBSUB_HUB_URL", "")
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 300)
 # Listener ids are salted hashes of IP + User-Agent; the salt is derived from SECRET_KEY unless given.
 ANALYTICS_SALT = os.environ.get("ANALYTICS_SALT", "")
+# Raw listener windows (pseudonymous) are deleted this many days after they started; daily counts are kept.
+# At least 1: a request looks for a window its listener opened the day before.
 DOWNLOAD_EVENTS_RETENTION_DAYS = env_int("DOWNLOAD_EVENTS_RETENTION_DAYS", 90)
+if DOWNLOAD_EVENTS_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("DOWNLOAD_EVENTS_RETENTION_DAYS must be at least 1 (windows last 24 hours)")
 # Reverse proxies / load balancers in front of the web processes. Only when REMOTE_ADDR is one of them is the
 # client's address taken from X-Forwarded-For (its right-most address that is not a trusted proxy); empty: never.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
