@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from feeds.models import DailyDownloads, ListenerWindow, WebSubCursor
+from feeds.models import DailyDownloads, ListenerWindow, WebSubCursor, WebSubPing
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,3 +37,9 @@ class ListenerWindowAdmin(ReadOnlyAdmin):
 @admin.register(WebSubCursor)
 class WebSubCursorAdmin(ReadOnlyAdmin):
     list_display = ["name", "scanned_until"]
+
+
+@admin.register(WebSubPing)
+class WebSubPingAdmin(ReadOnlyAdmin):
+    list_display = ["show", "requested_at", "due_at", "attempts", "last_error", "announced_at"]
+    list_select_related = ["show"]

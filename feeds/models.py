@@ -1,4 +1,4 @@
-"""Download analytics (IAB v2 in spirit) and the WebSub scan cursor.
+"""Download analytics (IAB v2 in spirit) and WebSub bookkeeping (the scan cursor, one outbox row per show).
 
 ``ListenerWindow`` holds what one hashed listener requested of one episode or video in a rolling 24 h window
 (pruned after DOWNLOAD_EVENTS_RETENTION_DAYS); ``DailyDownloads`` holds the counts kept for good, per day and app.
@@ -82,3 +82,37 @@ class WebSubCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.scanned_until:%Y-%m-%d %H:%M:%S}"
+
+
+class WebSubPing(models.Model):
+    """A show's feed changes waiting to be announced to the WebSub hub, and what was announced last.
+
+    Every report of a change (by publishing, or by the scan) adds one to ``changes``; a ping that the hub accepted,
+    or found unnecessary, moves ``handled`` up to the count it started from, so a change reported while a ping was
+    on its way stays pending. Counters, not clocks: web and worker machines need not agree on the time.
+    ``announced_fingerprint`` is the feed (feeds.selectors.feed_state) the last ping described: a change reported
+    twice is announced once.
+    """
+
+    show = models.OneToOneField(Show, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    changes = models.PositiveBigIntegerField(default=0)
+    handled = models.PositiveBigIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="when a change was last reported")
+    # The scan sends a pending ping only from this time on: a ping already queued, or the back-off after a failure.
+    due_at = models.DateTimeField(null=True, blank=True)
+    # A ping task holds the row until then, so two tasks never POST for the same show at once.
+    running_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="failed pings since the last success")
+    last_error = models.CharField(max_length=500, blank=True)
+    announced_fingerprint = models.CharField(max_length=32, blank=True)
+    announced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "WebSub ping"
+
+    def __str__(self) -> str:
+        return f"{self.show_id}: {'pending' if self.pending else 'announced'}"
+
+    @property
+    def pending(self) -> bool:
+        return self.changes > self.handled

@@ -244,13 +244,25 @@ def live_transcript(*, episode_id: int | None, video_id: int | None, language: s
 
 
 def feed_changes_between(*, since: datetime, until: datetime) -> list[int]:
-    """Ids of shows whose public feed changed in (since, until]: an episode went live, was edited or pulled."""
+    """Ids of shows whose public feed changed in (since, until]: an episode went live, was edited or pulled, or the
+    show, a credit or a credited person was edited.
+
+    Only episodes that have been live count as edited: scheduling one changes nothing a listener sees until its
+    time, when it "goes live". (Rendition, transcript and deletion changes are not seen here.)
+    """
+    window = {"updated_at__gt": since, "updated_at__lte": until}
     went_live = Q(status=Status.PUBLISHED, publish_at__gt=since, publish_at__lte=until)
-    edited = Q(first_published_at__isnull=False, updated_at__gt=since, updated_at__lte=until)
-    episode_shows = Episode.objects.filter(went_live | edited).values_list("show_id", flat=True)
-    edited_shows = (
-        Show.objects.filter(updated_at__gt=since, updated_at__lte=until)
+    edited = Q(first_published_at__lte=until, **window)
+    shows: set[int] = set(Episode.objects.filter(went_live | edited).values_list("show_id", flat=True))
+    shows.update(
+        Show.objects.filter(**window)
         .filter(episodes__status=Status.PUBLISHED, episodes__publish_at__lte=until)
         .values_list("id", flat=True)
     )
-    return sorted(set(episode_shows) | set(edited_shows))
+    person_edited = {f"person__{name}": value for name, value in window.items()}
+    shows.update(
+        EpisodePerson.objects.filter(Q(**window) | Q(**person_edited), episode__first_published_at__lte=until)
+        .values_list("episode__show_id", flat=True)
+    )
+    shows.update(ShowPerson.objects.filter(Q(**window) | Q(**person_edited)).values_list("show_id", flat=True))
+    return sorted(shows)
