@@ -324,14 +324,17 @@ if DOWNLOAD_EVENTS_RETENTION_DAYS < 1:
 # Reverse proxies / load balancers in front of the web processes. Only when REMOTE_ADDR is one of them is the
 # client's address taken from X-Forwarded-For (its right-most address that is not a trusted proxy); empty: never.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
-# Built feeds (plain + gzipped XML, ~1.5 MB for 2,000 episodes) are cached per process, keyed by a fingerprint
-# of their inputs; bounded by entry count because LocMem does not bound bytes.
+# Built feeds are cached per web process, keyed by a fingerprint of their inputs (feeds.rendering). A 2,000-episode
+# feed is ~4.7 MB (plain + gzipped XML), a 100-episode page ~0.25 MB. feeds.feed_cache bounds the bytes held and
+# shares each value with rendering's decoded copy, so a process holds about FEED_CACHE_MAX_BYTES, plus at most
+# rendering's 8 decoded copies of feeds already evicted (see the README).
+FEED_CACHE_MAX_BYTES = env_int("FEED_CACHE_MAX_BYTES", 32 * 1024 * 1024)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "feeds": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "feeds.feed_cache.FeedCache",
         "LOCATION": "feeds",
-        "OPTIONS": {"MAX_ENTRIES": env_int("FEED_CACHE_MAX_ENTRIES", 64)},
+        "OPTIONS": {"MAX_BYTES": FEED_CACHE_MAX_BYTES, "MAX_ENTRIES": env_int("FEED_CACHE_MAX_ENTRIES", 256)},
     },
 }
 CELERY_TASK_ROUTES["feeds.*"] = {"queue": "default"}

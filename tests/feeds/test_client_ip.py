@@ -19,7 +19,7 @@ PROXIES = "10.0.0.0/8, 192.0.2.7, 2001:db8::/32"
 
 
 def ip(remote: str, forwarded: str | None = None) -> str:
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return client_ip(RequestFactory().get("/", **extra))
