@@ -127,15 +127,14 @@ def _window_for(hit: DownloadHit, when: datetime) -> ListenerWindow:
     for window in candidates:
         if window.started_at <= when < window.started_at + WINDOW:
             return window
-    for window in candidates:
-        if window.day == today:
-            # Opened by a later request whose task ran first: the window starts at this earlier one.
-            ListenerWindow.objects.filter(pk=window.pk, started_at__gt=when).update(started_at=when)
-            return window
-    window, _ = ListenerWindow.objects.get_or_create(
+    # Today's window, if any, was opened by a later request whose task ran first (or concurrently, hence
+    # get_or_create): it starts at this earlier request now.
+    window, created = ListenerWindow.objects.get_or_create(
         listener=hit.listener, target=hit.target, day=today,
         defaults={**_owner(hit), "app": hit.app, "started_at": when, "last_seen": when},
     )  # fmt: skip
+    if not created:
+        ListenerWindow.objects.filter(pk=window.pk, started_at__gt=when).update(started_at=when)
     return window
 
 

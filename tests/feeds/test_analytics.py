@@ -264,3 +264,41 @@ def test_admin_lists_daily_downloads(client: Client, mp3: str) -> None:
     page = client.get("/admin/feeds/dailydownloads/")
     assert page.status_code == 200 and b"Overcast" in page.content
     assert client.get("/admin/feeds/listenerwindow/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_hits_of_one_listener_count_once(show: Any) -> None:
+    """Two workers recording the same listener at once: one window, its bytes all added up, one download."""
+    import threading
+
+    from django.db import connection
+
+    rendition = Rendition.objects.get(episode=live_episode(show, 1))
+    quarter = MP3_BYTES // 4
+    hits = []
+    for n in range(8):  # twice the file, in quarters, from one listener within a minute
+        start = (n % 4) * quarter
+        request = RequestFactory().get("/", HTTP_USER_AGENT=OVERCAST, REMOTE_ADDR="198.51.100.7")
+        found = download_hit(request, rendition=rendition, sent=ByteRange(start, start + quarter - 1),
+                             when=D + timedelta(seconds=n))  # fmt: skip
+        assert found is not None
+        hits.append(found)
+    results: list[bool] = []
+    barrier = threading.Barrier(len(hits))
+
+    def record(hit: Any) -> None:
+        try:
+            barrier.wait()
+            results.append(download_record(hit=hit))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record, args=(h,)) for h in hits]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+    window = ListenerWindow.objects.get()
+    assert window.bytes_requested == 2 * MP3_BYTES and window.started_at == D
+    assert downloads() == 1
