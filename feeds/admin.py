@@ -1,11 +1,11 @@
-"""Download counts in the admin: daily counts per episode and app, and the raw (pruned) listener days."""
+"""Download counts in the admin: daily counts per episode and app, and the raw (pruned) listener windows."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from feeds.models import DailyDownloads, ListenerDay, WebSubCursor
+from feeds.models import DailyDownloads, ListenerWindow, WebSubCursor, WebSubPing
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,13 +27,19 @@ class DailyDownloadsAdmin(ReadOnlyAdmin):
     list_select_related = ["show", "episode", "video"]
 
 
-@admin.register(ListenerDay)
-class ListenerDayAdmin(ReadOnlyAdmin):
-    list_display = ["day", "listener", "target", "app", "bytes_requested", "counted_at"]
+@admin.register(ListenerWindow)
+class ListenerWindowAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "listener", "target", "app", "bytes_requested", "counted_at", "last_seen"]
     list_filter = ["app", "day"]
-    date_hierarchy = "day"
+    date_hierarchy = "started_at"
 
 
 @admin.register(WebSubCursor)
 class WebSubCursorAdmin(ReadOnlyAdmin):
     list_display = ["name", "scanned_until"]
+
+
+@admin.register(WebSubPing)
+class WebSubPingAdmin(ReadOnlyAdmin):
+    list_display = ["show", "requested_at", "due_at", "attempts", "last_error", "announced_at"]
+    list_select_related = ["show"]

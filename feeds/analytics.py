@@ -1,11 +1,15 @@
 """Download counting in the spirit of the IAB Podcast Measurement guidelines v2.
 
     hit = download_hit(request, rendition=r, sent=ByteRange(0, 99), when=timezone.now())   # pure filters
-    if hit: download_record(hit=hit)                                                      # the DB part
+    if hit: download_record(hit=hit)                                                      # the DB part (a task)
 
-Rules: one download per listener per episode (or video) per UTC day; listener = HMAC of IP + User-Agent with
-a salt that changes daily (no raw IP stored); bots excluded; Apple's ``bytes=0-1`` probe ignored; ranges add
-up per listener and day and count once they cover about a minute of audio; HEAD is never counted.
+Rules: one download per listener per episode (or video) per rolling 24 h: a listener's first request opens a
+window of 24 h, every request in it adds its bytes, and the window counts once, when they cover about a minute of
+audio (the whole file if shorter); the next request after the window opens a new one. Listener = HMAC of the UTC
+day, IP and User-Agent (no raw IP stored; pseudonyms of different days do not link), so a request carries the
+listener's pseudonyms for its day and the day before, where a window still open may have started. Bots are
+excluded, Apple's ``bytes=0-1`` probe ignored, HEAD never counted. A download is counted on the UTC day (and for
+the app) of the request that crossed the threshold.
 """
 
 from __future__ import annotations
@@ -18,26 +22,30 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Greatest
 from django.http import HttpRequest
 from django.utils import timezone
 
 from episodes.models import Rendition
-from feeds.models import DailyDownloads, ListenerDay
+from feeds.client_ip import client_ip
+from feeds.models import DailyDownloads, ListenerWindow
 from feeds.serving import ByteRange
 from feeds.user_agents import app_name, is_bot
 
 COUNTED_KINDS = frozenset({"audio_mp3", "audio_aac", "audio_opus", "video_mp4"})
 MIN_SECONDS = 60
 FALLBACK_BITRATE = 128_000  # bits per second, when a rendition knows neither bitrate nor duration
+WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class DownloadHit:
     """One request's contribution: serialisable so it can travel through Celery."""
 
-    day: str  # ISO date (UTC)
-    listener: str
+    at: str  # ISO 8601 time of the request (UTC)
+    listener: str  # the listener's pseudonym on the request's UTC day
+    previous_listener: str  # their pseudonym on the day before, for a window opened then
     target: str
     show_id: int
     episode_id: int | None
@@ -75,14 +83,10 @@ def threshold_bytes(rendition: Rendition, seconds: int = MIN_SECONDS) -> int:
     return max(1, min(needed, rendition.byte_size))
 
 
-def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 def download_hit(
     request: HttpRequest, *, rendition: Rendition, sent: ByteRange | None, when: datetime
 ) -> DownloadHit | None:
-    """What this request adds to a listener's day, or None when it cannot count at all."""
+    """What this request adds to a listener's window, or None when it cannot count at all."""
     if request.method != "GET" or sent is None or rendition.kind not in COUNTED_KINDS:
         return None
     if sent.start == 0 and sent.end == 1:
@@ -93,10 +97,12 @@ def download_hit(
     owner = rendition.episode if rendition.episode_id is not None else rendition.video
     if owner is None:
         return None
-    day = when.astimezone(UTC).date()
+    moment = when.astimezone(UTC)
+    ip = client_ip(request)
     return DownloadHit(
-        day=day.isoformat(),
-        listener=listener_id(ip=client_ip(request), user_agent=user_agent, day=day),
+        at=moment.isoformat(),
+        listener=listener_id(ip=ip, user_agent=user_agent, day=moment.date()),
+        previous_listener=listener_id(ip=ip, user_agent=user_agent, day=moment.date() - timedelta(days=1)),
         target=f"e:{rendition.episode_id}" if rendition.episode_id is not None else f"v:{rendition.video_id}",
         show_id=owner.show_id,
         episode_id=rendition.episode_id,
@@ -107,37 +113,57 @@ def download_hit(
     )
 
 
+def _owner(hit: DownloadHit) -> dict[str, int | None]:
+    return {"show_id": hit.show_id, "episode_id": hit.episode_id, "video_id": hit.video_id}
+
+
+def _window_for(hit: DownloadHit, when: datetime) -> ListenerWindow:
+    """The listener's window holding ``when``; a new one when none does. Call inside a transaction."""
+    today = when.date()
+    mine = Q(listener=hit.listener, day=today) | Q(listener=hit.previous_listener, day=today - timedelta(days=1))
+    candidates = list(
+        ListenerWindow.objects.select_for_update().filter(mine, target=hit.target).order_by("started_at")
+    )
+    for window in candidates:
+        if window.started_at <= when < window.started_at + WINDOW:
+            return window
+    # Today's window, if any, was opened by a later request whose task ran first (or concurrently, hence
+    # get_or_create): it starts at this earlier request now.
+    window, created = ListenerWindow.objects.get_or_create(
+        listener=hit.listener, target=hit.target, day=today,
+        defaults={**_owner(hit), "app": hit.app, "started_at": when, "last_seen": when},
+    )  # fmt: skip
+    if not created:
+        ListenerWindow.objects.filter(pk=window.pk, started_at__gt=when).update(started_at=when)
+    return window
+
+
 def download_record(*, hit: DownloadHit) -> bool:
-    """Add a hit to the listener's day; count a download when it crosses the threshold. True if it counted."""
-    now = timezone.now()
-    day = date.fromisoformat(hit.day)
-    owner = {"show_id": hit.show_id, "episode_id": hit.episode_id, "video_id": hit.video_id}
+    """Add a hit to the listener's window; count a download when it crosses the threshold. True if it counted."""
+    when = datetime.fromisoformat(hit.at).astimezone(UTC)
     with transaction.atomic():
-        row, created = ListenerDay.objects.get_or_create(
-            day=day, listener=hit.listener, target=hit.target,
-            defaults={**owner, "app": hit.app, "bytes_requested": hit.bytes},
-        )  # fmt: skip
-        if not created:
-            grown = F("bytes_requested") + hit.bytes
-            ListenerDay.objects.filter(pk=row.pk).update(bytes_requested=grown, last_seen=now)
-            row.bytes_requested += hit.bytes
-        if row.counted_at is not None or row.bytes_requested < hit.threshold:
+        window = _window_for(hit, when)
+        mine = ListenerWindow.objects.filter(pk=window.pk)
+        mine.update(bytes_requested=F("bytes_requested") + hit.bytes, last_seen=Greatest("last_seen", when))
+        # Read back, not added up here: a concurrent hit's bytes count towards the threshold too.
+        requested, counted_at = mine.values_list("bytes_requested", "counted_at").get()
+        if counted_at is not None or requested < hit.threshold:
             return False
         # The conditional update is the lock: of two concurrent requests only one flips counted_at.
-        if not ListenerDay.objects.filter(pk=row.pk, counted_at__isnull=True).update(counted_at=now):
+        if not mine.filter(counted_at__isnull=True).update(counted_at=when):
             return False
         daily, _ = DailyDownloads.objects.get_or_create(
-            day=day, target=hit.target, app=row.app, defaults={**owner, "downloads": 0}
+            day=when.date(), target=hit.target, app=window.app, defaults={**_owner(hit), "downloads": 0}
         )
         DailyDownloads.objects.filter(pk=daily.pk).update(downloads=F("downloads") + 1)
     return True
 
 
-def prune_listener_days(*, now: datetime | None = None) -> int:
-    """Delete raw listener rows older than DOWNLOAD_EVENTS_RETENTION_DAYS; the daily counts stay."""
-    moment = now or timezone.now()
+def prune_listener_windows(*, now: datetime | None = None) -> int:
+    """Delete raw windows that started over DOWNLOAD_EVENTS_RETENTION_DAYS ago; the daily counts stay."""
+    moment = (now or timezone.now()).astimezone(UTC)
     cutoff = moment.date() - timedelta(days=settings.DOWNLOAD_EVENTS_RETENTION_DAYS)
-    deleted, _ = ListenerDay.objects.filter(day__lt=cutoff).delete()
+    deleted, _ = ListenerWindow.objects.filter(day__lt=cutoff).delete()
     return deleted
 
 

@@ -14,9 +14,13 @@ from ninja.errors import HttpError
 from ninja.security import django_auth_is_staff
 
 from episodes.models import Episode, Show
+from episodes.schemas import ErrorOut
 from feeds.analytics import download_stats
 
 router = Router(tags=["stats"], auth=django_auth_is_staff)
+# Every 4xx these operations answer, in the API's one error shape (media_hub.api.error_body): 401 when the caller
+# is not a logged-in staff member, 404 for an unknown show or episode, 422 for a bad period.
+ERRORS: dict[int, type] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 class Period(Schema):
@@ -35,7 +39,7 @@ class AppCount(Schema):
 
 
 class DownloadStats(Schema):
-    """Downloads counted by IAB v2-style rules: one per listener per episode per UTC day, bots excluded."""
+    """Downloads by IAB v2-style rules: one per listener per episode per rolling 24 h, bots excluded, by UTC day."""
 
     scope: str
     since: date | None
@@ -50,7 +54,7 @@ def _check(period: Period) -> None:
         raise HttpError(422, "since must not be after until")
 
 
-@router.get("/shows/{slug}/downloads", response=DownloadStats)
+@router.get("/shows/{slug}/downloads", response={200: DownloadStats, **ERRORS})
 def show_downloads(request: HttpRequest, slug: str, period: Query[Period]) -> dict[str, object]:
     _check(period)
     show = Show.objects.filter(slug=slug).only("id").first()
@@ -60,7 +64,7 @@ def show_downloads(request: HttpRequest, slug: str, period: Query[Period]) -> di
     return {"scope": f"show:{slug}", "since": period.since, "until": period.until, **stats}
 
 
-@router.get("/episodes/{episode_id}/downloads", response=DownloadStats)
+@router.get("/episodes/{episode_id}/downloads", response={200: DownloadStats, **ERRORS})
 def episode_downloads(request: HttpRequest, episode_id: int, period: Query[Period]) -> dict[str, object]:
     _check(period)
     if not Episode.objects.filter(pk=episode_id).exists():

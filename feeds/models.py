@@ -1,7 +1,7 @@
-"""Download analytics (IAB v2 in spirit) and the WebSub scan cursor.
+"""Download analytics (IAB v2 in spirit) and WebSub bookkeeping (the scan cursor, one outbox row per show).
 
-``ListenerDay`` holds what one hashed listener requested of one episode or video on one UTC day (pruned after
-DOWNLOAD_EVENTS_RETENTION_DAYS); ``DailyDownloads`` holds the counts kept for good, per day and app.
+``ListenerWindow`` holds what one hashed listener requested of one episode or video in a rolling 24 h window
+(pruned after DOWNLOAD_EVENTS_RETENTION_DAYS); ``DailyDownloads`` holds the counts kept for good, per day and app.
 """
 
 from __future__ import annotations
@@ -14,11 +14,16 @@ from episodes.models import Episode, Show, Video
 ONE_OWNER = (Q(episode__isnull=False) & Q(video__isnull=True)) | (Q(episode__isnull=True) & Q(video__isnull=False))
 
 
-class ListenerDay(models.Model):
-    """Bytes requested by one listener of one episode's or video's media on one day; counted once at most."""
+class ListenerWindow(models.Model):
+    """Bytes one listener requested of one episode's or video's media within 24 h of their first request.
 
+    A window is [started_at, started_at + 24 h): a download is counted at most once in it, and the listener's next
+    request after it opens a new window. At most one window starts per listener, item and UTC day.
+    """
+
+    # The UTC day the window started: the day in the listener pseudonym, and what pruning goes by.
     day = models.DateField(db_index=True)
-    # HMAC of IP + User-Agent with a salt that changes daily: no raw IP is stored and ids do not link days.
+    # HMAC of the day, IP and User-Agent: no raw IP is stored and pseudonyms of different days do not link.
     listener = models.CharField(max_length=32)
     target = models.CharField(max_length=24, help_text="e:<episode id> or v:<video id>")
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="+")
@@ -26,20 +31,21 @@ class ListenerDay(models.Model):
     video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     app = models.CharField(max_length=64)
     bytes_requested = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
     counted_at = models.DateTimeField(null=True, blank=True)
-    first_seen = models.DateTimeField(auto_now_add=True)
-    last_seen = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-day", "-id"]
+        ordering = ["-started_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["day", "listener", "target"], name="listener_day_unique"),
-            models.CheckConstraint(condition=ONE_OWNER, name="listener_day_has_one_owner"),
+            # Listener first: a hit looks its windows up by (listener, target) for today and yesterday.
+            models.UniqueConstraint(fields=["listener", "target", "day"], name="listener_window_unique"),
+            models.CheckConstraint(condition=ONE_OWNER, name="listener_window_has_one_owner"),
         ]
-        verbose_name = "listener day (raw, pruned)"
+        verbose_name = "listener window (raw, pruned)"
 
     def __str__(self) -> str:
-        return f"{self.day} {self.listener[:8]} {self.target}"
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.listener[:8]} {self.target}"
 
 
 class DailyDownloads(models.Model):
@@ -76,3 +82,37 @@ class WebSubCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.scanned_until:%Y-%m-%d %H:%M:%S}"
+
+
+class WebSubPing(models.Model):
+    """A show's feed changes waiting to be announced to the WebSub hub, and what was announced last.
+
+    Every report of a change (by publishing, or by the scan) adds one to ``changes``; a ping that the hub accepted,
+    or found unnecessary, moves ``handled`` up to the count it started from, so a change reported while a ping was
+    on its way stays pending. Counters, not clocks: web and worker machines need not agree on the time.
+    ``announced_fingerprint`` is the feed (feeds.selectors.feed_state) the last ping described: a change reported
+    twice is announced once.
+    """
+
+    show = models.OneToOneField(Show, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    changes = models.PositiveBigIntegerField(default=0)
+    handled = models.PositiveBigIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="when a change was last reported")
+    # The scan sends a pending ping only from this time on: a ping already queued, or the back-off after a failure.
+    due_at = models.DateTimeField(null=True, blank=True)
+    # A ping task holds the row until then, so two tasks never POST for the same show at once.
+    running_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="failed pings since the last success")
+    last_error = models.CharField(max_length=500, blank=True)
+    announced_fingerprint = models.CharField(max_length=32, blank=True)
+    announced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "WebSub ping"
+
+    def __str__(self) -> str:
+        return f"{self.show_id}: {'pending' if self.pending else 'announced'}"
+
+    @property
+    def pending(self) -> bool:
+        return self.changes > self.handled

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import ExpressionWrapper, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from episodes.models import Episode, EpisodePerson, Rendition, Show, ShowPerson, Status, Transcript, Video
@@ -27,9 +28,9 @@ STATE_REUSE_SECONDS = 1.0
 _recent_states: dict[str, tuple[float, FeedState]] = {}  # slug → (monotonic expiry, state), per process
 
 
-def _scalar(qs: QuerySet[Any], function: str, field: str, output: models.Field[Any, Any]) -> Subquery:
+def _scalar(qs: QuerySet[Any], function: str, field: str | Func, output: models.Field[Any, Any]) -> Subquery:
     """An aggregate over ``qs`` as a scalar subquery (COUNT/MAX/MIN without GROUP BY: always one row)."""
-    expression = Func(F(field), function=function, output_field=output)
+    expression = Func(F(field) if isinstance(field, str) else field, function=function, output_field=output)
     return Subquery(qs.order_by().annotate(v=expression).values("v")[:1], output_field=output)
 
 
@@ -61,6 +62,9 @@ def feed_state(*, slug: str) -> FeedState | None:
     show_credits = ShowPerson.objects.filter(show=show_ref)
     videos = Video.objects.filter(episode__show=show_ref)
     integer, moment = models.BigIntegerField(), models.DateTimeField()
+    # A credit added or edited (role, position), or the credited person's name, image or link: whichever was written
+    # last (auto_now stamps); with the count, removals too.
+    credit_edited = Greatest("updated_at", "person__updated_at", output_field=moment)
     row = (
         Show.objects.filter(slug=slug)
         .annotate(
@@ -77,10 +81,10 @@ def feed_state(*, slug: str) -> FeedState | None:
             f_tr_max=_scalar(transcripts, "MAX", "id", integer),
             f_tr_count=_scalar(transcripts, "COUNT", "id", integer),
             f_tr_created=_scalar(transcripts, "MAX", "created_at", moment),
-            f_credit_max=_scalar(credits, "MAX", "id", integer),
             f_credit_count=_scalar(credits, "COUNT", "id", integer),
-            f_show_credit_max=_scalar(show_credits, "MAX", "id", integer),
+            f_credit_edited=_scalar(credits, "MAX", credit_edited, moment),
             f_show_credit_count=_scalar(show_credits, "COUNT", "id", integer),
+            f_show_credit_edited=_scalar(show_credits, "MAX", credit_edited, moment),
             f_video_updated=_scalar(videos, "MAX", "updated_at", moment),
         )
         .first()
@@ -89,7 +93,7 @@ def feed_state(*, slug: str) -> FeedState | None:
         return None
     values = {name: getattr(row, name) for name in vars(row) if name.startswith("f_")}
     stamp_names = ("f_live_publish", "f_seen_updated", "f_rend_created", "f_vrend_created", "f_tr_created",
-                   "f_video_updated")  # fmt: skip
+                   "f_video_updated", "f_credit_edited", "f_show_credit_edited")  # fmt: skip
     stamps = [row.updated_at, *(values[k] for k in stamp_names)]
     last_modified = min(max(stamp for stamp in stamps if stamp is not None), now)
     raw = repr((row.pk, row.updated_at, sorted(values.items())))
@@ -240,13 +244,25 @@ def live_transcript(*, episode_id: int | None, video_id: int | None, language: s
 
 
 def feed_changes_between(*, since: datetime, until: datetime) -> list[int]:
-    """Ids of shows whose public feed changed in (since, until]: an episode went live, was edited or pulled."""
+    """Ids of shows whose public feed changed in (since, until]: an episode went live, was edited or pulled, or the
+    show, a credit or a credited person was edited.
+
+    Only episodes that have been live count as edited: scheduling one changes nothing a listener sees until its
+    time, when it "goes live". (Rendition, transcript and deletion changes are not seen here.)
+    """
+    window = {"updated_at__gt": since, "updated_at__lte": until}
     went_live = Q(status=Status.PUBLISHED, publish_at__gt=since, publish_at__lte=until)
-    edited = Q(first_published_at__isnull=False, updated_at__gt=since, updated_at__lte=until)
-    episode_shows = Episode.objects.filter(went_live | edited).values_list("show_id", flat=True)
-    edited_shows = (
-        Show.objects.filter(updated_at__gt=since, updated_at__lte=until)
+    edited = Q(first_published_at__lte=until, **window)
+    shows: set[int] = set(Episode.objects.filter(went_live | edited).values_list("show_id", flat=True))
+    shows.update(
+        Show.objects.filter(**window)
         .filter(episodes__status=Status.PUBLISHED, episodes__publish_at__lte=until)
         .values_list("id", flat=True)
     )
-    return sorted(set(episode_shows) | set(edited_shows))
+    person_edited = {f"person__{name}": value for name, value in window.items()}
+    shows.update(
+        EpisodePerson.objects.filter(Q(**window) | Q(**person_edited), episode__first_published_at__lte=until)
+        .values_list("episode__show_id", flat=True)
+    )
+    shows.update(ShowPerson.objects.filter(Q(**window) | Q(**person_edited)).values_list("show_id", flat=True))
+    return sorted(shows)

@@ -7,28 +7,14 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from episodes.links import show_feed_url
-from episodes.models import Show
 from feeds import analytics
-from feeds.websub import WebSubError, websub_publish, websub_scan
+from feeds.websub import websub_announce, websub_scan
 
 
-@shared_task(
-    name="feeds.websub_ping",
-    ignore_result=True,
-    autoretry_for=(WebSubError,),
-    retry_backoff=10,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=10,
-)
+@shared_task(name="feeds.websub_ping", ignore_result=True)
 def websub_ping(show_id: int) -> int | None:
-    if not settings.WEBSUB_HUB_URL:
-        return None
-    slug = Show.objects.filter(pk=show_id).values_list("slug", flat=True).first()
-    if slug is None:
-        return None
-    return websub_publish(feed_url=show_feed_url(slug))
+    # No Celery retries: a failure is written to the show's outbox row and the beat scan resends it with back-off.
+    return websub_announce(show_id=show_id)
 
 
 @shared_task(name="feeds.websub_scan", ignore_result=True)
@@ -48,4 +34,4 @@ def record_download(hit: dict[str, Any]) -> bool:
 
 @shared_task(name="feeds.prune_download_events", ignore_result=True)
 def prune_download_events() -> int:
-    return analytics.prune_listener_days()
+    return analytics.prune_listener_windows()

@@ -6,6 +6,7 @@ Defaults serve the embedded mode (SQLite, local disk, a file-system Celery broke
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -42,6 +43,17 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated IP addresses or CIDR networks (``10.0.0.0/8, 2001:db8::/32, 192.0.2.7``)."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or CIDR networks, not {item!r}") from exc
+    return tuple(networks)
 
 
 def _secret_key() -> str:
@@ -304,15 +316,25 @@ WEBSUB_HUB_URL = os.environ.get("WEBSUB_HUB_URL", "")
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 300)
 # Listener ids are salted hashes of IP + User-Agent; the salt is derived from SECRET_KEY unless given.
 ANALYTICS_SALT = os.environ.get("ANALYTICS_SALT", "")
+# Raw listener windows (pseudonymous) are deleted this many days after they started; daily counts are kept.
+# At least 1: a request looks for a window its listener opened the day before.
 DOWNLOAD_EVENTS_RETENTION_DAYS = env_int("DOWNLOAD_EVENTS_RETENTION_DAYS", 90)
-# Built feeds (plain + gzipped XML, ~1.5 MB for 2,000 episodes) are cached per process, keyed by a fingerprint
-# of their inputs; bounded by entry count because LocMem does not bound bytes.
+if DOWNLOAD_EVENTS_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("DOWNLOAD_EVENTS_RETENTION_DAYS must be at least 1 (windows last 24 hours)")
+# Reverse proxies / load balancers in front of the web processes. Only when REMOTE_ADDR is one of them is the
+# client's address taken from X-Forwarded-For (its right-most address that is not a trusted proxy); empty: never.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Built feeds are cached per web process, keyed by a fingerprint of their inputs (feeds.rendering). A 2,000-episode
+# feed is ~4.7 MB (plain + gzipped XML), a 100-episode page ~0.25 MB. feeds.feed_cache bounds the bytes held and
+# shares each value with rendering's decoded copy, so a process holds about FEED_CACHE_MAX_BYTES, plus at most
+# rendering's 8 decoded copies of feeds already evicted (see the README).
+FEED_CACHE_MAX_BYTES = env_int("FEED_CACHE_MAX_BYTES", 32 * 1024 * 1024)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "feeds": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "feeds.feed_cache.FeedCache",
         "LOCATION": "feeds",
-        "OPTIONS": {"MAX_ENTRIES": env_int("FEED_CACHE_MAX_ENTRIES", 64)},
+        "OPTIONS": {"MAX_BYTES": FEED_CACHE_MAX_BYTES, "MAX_ENTRIES": env_int("FEED_CACHE_MAX_ENTRIES", 256)},
     },
 }
 CELERY_TASK_ROUTES["feeds.*"] = {"queue": "default"}

@@ -18,7 +18,8 @@ from django.http import HttpRequest
 
 from episodes.models import EmbedView, Episode, Video
 from episodes.selectors import is_live_q
-from feeds.analytics import client_ip, listener_id
+from feeds.analytics import listener_id
+from feeds.client_ip import client_ip
 from feeds.user_agents import is_bot
 
 from .player import Kind

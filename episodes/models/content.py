@@ -57,6 +57,8 @@ class Person(models.Model):
     name = models.CharField(max_length=128)
     href = models.URLField(blank=True)
     img = models.URLField(blank=True)
+    # Feeds show people: an edit must change the fingerprint of every feed crediting them (feeds.selectors).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -114,6 +116,7 @@ class ShowPerson(models.Model):
     role = models.CharField(max_length=64, default="host")
     group = models.CharField(max_length=64, default="cast")
     position = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -179,6 +182,7 @@ class EpisodePerson(models.Model):
     role = models.CharField(max_length=64, default="guest")
     group = models.CharField(max_length=64, default="cast")
     position = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["position", "id"]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from episodes.links import show_feed_url
 from episodes.models import Episode, Rendition, Show, Status, Video, podcast_guid_for
+from feeds.websub import websub_feed_changed
 
 from .common import apply_fields, validate_and_save
 from .errors import Conflict, InvalidInput
@@ -95,7 +96,15 @@ def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no
         if locked.first_published_at is None or locked.first_published_at > timezone.now():
             locked.first_published_at = locked.publish_at
         validate_and_save(locked, update_fields=["publish_at", "status", "first_published_at"])
+        if locked.publish_at <= timezone.now():
+            _feed_changed(locked)  # a scheduled one is announced by the WebSub scan when its time comes
     return locked
+
+
+def _feed_changed(item: Episode | Video) -> None:
+    """Tell WebSub subscribers (after the commit) that the show's feed changed: episodes and their source videos."""
+    if isinstance(item, Episode) or item.episode_id is not None:
+        websub_feed_changed(show_id=item.show_id)
 
 
 def _unpublish(item: Publishable) -> Publishable:
@@ -106,6 +115,7 @@ def _unpublish(item: Publishable) -> Publishable:
         if locked.status == Status.PUBLISHED:
             locked.status = Status.READY
             validate_and_save(locked, update_fields=["status"])
+            _feed_changed(locked)
     return locked
 
 

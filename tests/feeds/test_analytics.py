@@ -1,18 +1,19 @@
-"""Download counting through the real /d/ endpoint: bots, Apple's probe, 24 h dedupe, the range threshold."""
+"""Download counting through the real /d/ endpoint: bots, Apple's probe, rolling 24 h dedupe, the range threshold."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from episodes.models import Rendition
-from feeds.analytics import listener_id, prune_listener_days, threshold_bytes
-from feeds.models import DailyDownloads, ListenerDay
+from feeds.analytics import download_hit, download_record, listener_id, prune_listener_windows, threshold_bytes
+from feeds.models import DailyDownloads, ListenerWindow
+from feeds.serving import ByteRange
 from feeds.user_agents import app_name, is_bot
 from tests.feeds.factories import MP3_BYTES, live_episode, live_video
 
@@ -90,7 +91,7 @@ def downloads() -> int:
     return sum(DailyDownloads.objects.values_list("downloads", flat=True))
 
 
-def test_full_download_counts_once_a_day_per_listener(client: Client, mp3: str) -> None:
+def test_full_download_counts_once_per_listener(client: Client, mp3: str) -> None:
     assert get(client, mp3) == 200
     assert get(client, mp3) == 200
     assert downloads() == 1
@@ -98,7 +99,7 @@ def test_full_download_counts_once_a_day_per_listener(client: Client, mp3: str) 
     get(client, mp3, ua=APPLE)  # same IP, another app: another listener
     assert downloads() == 3
     assert dict(DailyDownloads.objects.values_list("app", "downloads")) == {"Overcast": 2, "Apple Podcasts": 1}
-    row = ListenerDay.objects.first()
+    row = ListenerWindow.objects.first()
     assert row is not None and "198.51.100" not in row.listener  # no raw IP stored
 
 
@@ -108,7 +109,7 @@ def test_bots_head_and_apple_probes_never_count(client: Client, mp3: str) -> Non
     assert get(client, mp3, ua=APPLE, HTTP_RANGE="bytes=0-1") == 206
     assert get(client, mp3, ua=APPLE, HTTP_RANGE="bytes=0-1") == 206
     assert downloads() == 0
-    assert ListenerDay.objects.count() == 0  # the probe adds no bytes either
+    assert ListenerWindow.objects.count() == 0  # the probe adds no bytes either
 
 
 def test_ranges_count_once_they_add_up_to_a_minute(client: Client, mp3: str) -> None:
@@ -149,9 +150,87 @@ def test_recording_failure_never_breaks_the_download(client: Client, mp3: str, m
 def test_prune_keeps_daily_counts(client: Client, mp3: str, settings: Any) -> None:
     settings.DOWNLOAD_EVENTS_RETENTION_DAYS = 30
     get(client, mp3)
-    ListenerDay.objects.update(day=timezone.now().date() - timedelta(days=31))
-    assert prune_listener_days() == 1
-    assert ListenerDay.objects.count() == 0 and downloads() == 1
+    ListenerWindow.objects.update(day=timezone.now().date() - timedelta(days=31))
+    assert prune_listener_windows() == 1
+    assert ListenerWindow.objects.count() == 0 and downloads() == 1
+
+
+# Rolling 24 h windows, driven through download_hit + download_record with explicit times (what the /d/ view and
+# the record_download task do with timezone.now()).
+D = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def rendition(show: Any) -> Rendition:
+    return Rendition.objects.get(episode=live_episode(show, 1))
+
+
+def hit(rendition: Rendition, when: datetime, sent: ByteRange | None = None, ua: str = OVERCAST,
+        ip: str = "198.51.100.7") -> bool:  # fmt: skip
+    request = RequestFactory().get("/", HTTP_USER_AGENT=ua, REMOTE_ADDR=ip)
+    found = download_hit(request, rendition=rendition, sent=sent or ByteRange(0, MP3_BYTES - 1), when=when)
+    assert found is not None
+    return download_record(hit=found)
+
+
+def by_day() -> dict[tuple[date, str], int]:
+    return {(row.day, row.app): row.downloads for row in DailyDownloads.objects.all()}
+
+
+def test_one_download_per_rolling_24_hours_not_per_calendar_day(rendition: Rendition) -> None:
+    late = D + timedelta(hours=23, minutes=30)
+    assert hit(rendition, late) is True
+    assert hit(rendition, late + timedelta(hours=1)) is False  # past midnight, still inside the window
+    assert hit(rendition, late + timedelta(hours=23, minutes=59)) is False
+    assert hit(rendition, late + timedelta(hours=24)) is True  # the window closed: a new one counts
+    assert hit(rendition, late + timedelta(hours=30)) is False
+    assert by_day() == {(date(2026, 3, 1), "Overcast"): 1, (date(2026, 3, 2), "Overcast"): 1}
+    assert ListenerWindow.objects.count() == 2
+
+
+def test_windows_are_per_listener_and_episode(rendition: Rendition, show: Any) -> None:
+    other = Rendition.objects.get(episode=live_episode(show, 2))
+    assert hit(rendition, D) and hit(other, D + timedelta(minutes=1))
+    assert hit(rendition, D + timedelta(minutes=2), ip="198.51.100.8")
+    assert hit(rendition, D + timedelta(minutes=3), ua=APPLE)
+    assert downloads() == 4 and DailyDownloads.objects.filter(episode=other.episode_id).get().downloads == 1
+
+
+def test_ranges_add_up_across_midnight_and_count_on_the_day_they_cross(rendition: Rendition) -> None:
+    half = MP3_BYTES // 2
+    assert hit(rendition, D + timedelta(hours=23, minutes=50), ByteRange(0, half - 1)) is False
+    assert hit(rendition, D + timedelta(hours=24, minutes=10), ByteRange(half, MP3_BYTES - 1)) is True
+    assert by_day() == {(date(2026, 3, 2), "Overcast"): 1}
+    window = ListenerWindow.objects.get()
+    assert window.day == date(2026, 3, 1) and window.bytes_requested == MP3_BYTES
+    assert window.started_at == D + timedelta(hours=23, minutes=50)
+
+
+def test_bytes_of_an_expired_window_do_not_carry_over(rendition: Rendition) -> None:
+    half = MP3_BYTES // 2
+    assert hit(rendition, D, ByteRange(0, half - 1)) is False
+    assert hit(rendition, D + timedelta(hours=25), ByteRange(half, MP3_BYTES - 1)) is False
+    assert downloads() == 0 and ListenerWindow.objects.count() == 2
+
+
+def test_hits_recorded_out_of_order(rendition: Rendition) -> None:
+    """Tasks may run in any order: a later request's window is moved back to the earlier request."""
+    half = MP3_BYTES // 2
+    assert hit(rendition, D + timedelta(hours=10), ByteRange(half, MP3_BYTES - 1)) is False
+    assert hit(rendition, D + timedelta(hours=9), ByteRange(0, half - 1)) is True
+    window = ListenerWindow.objects.get()
+    assert window.started_at == D + timedelta(hours=9) and window.last_seen == D + timedelta(hours=10)
+    assert hit(rendition, D + timedelta(hours=32)) is False  # 23 h after the window opened
+    assert hit(rendition, D + timedelta(hours=33)) is True
+
+
+def test_prune_keeps_windows_still_open(rendition: Rendition, settings: Any) -> None:
+    settings.DOWNLOAD_EVENTS_RETENTION_DAYS = 1
+    hit(rendition, D + timedelta(hours=23))
+    assert prune_listener_windows(now=D + timedelta(hours=26)) == 0
+    assert hit(rendition, D + timedelta(hours=26)) is False  # the open window was kept, so no second count
+    assert prune_listener_windows(now=D + timedelta(days=2, hours=1)) == 1
+    assert downloads() == 1
 
 
 def test_stats_api_requires_staff_and_reports_by_day_and_app(client: Client, show: Any) -> None:
@@ -184,4 +263,42 @@ def test_admin_lists_daily_downloads(client: Client, mp3: str) -> None:
     client.force_login(admin)
     page = client.get("/admin/feeds/dailydownloads/")
     assert page.status_code == 200 and b"Overcast" in page.content
-    assert client.get("/admin/feeds/listenerday/").status_code == 200
+    assert client.get("/admin/feeds/listenerwindow/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_hits_of_one_listener_count_once(show: Any) -> None:
+    """Two workers recording the same listener at once: one window, its bytes all added up, one download."""
+    import threading
+
+    from django.db import connection
+
+    rendition = Rendition.objects.get(episode=live_episode(show, 1))
+    quarter = MP3_BYTES // 4
+    hits = []
+    for n in range(8):  # twice the file, in quarters, from one listener within a minute
+        start = (n % 4) * quarter
+        request = RequestFactory().get("/", HTTP_USER_AGENT=OVERCAST, REMOTE_ADDR="198.51.100.7")
+        found = download_hit(request, rendition=rendition, sent=ByteRange(start, start + quarter - 1),
+                             when=D + timedelta(seconds=n))  # fmt: skip
+        assert found is not None
+        hits.append(found)
+    results: list[bool] = []
+    barrier = threading.Barrier(len(hits))
+
+    def record(hit: Any) -> None:
+        try:
+            barrier.wait()
+            results.append(download_record(hit=hit))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record, args=(h,)) for h in hits]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+    window = ListenerWindow.objects.get()
+    assert window.bytes_requested == 2 * MP3_BYTES and window.started_at == D
+    assert downloads() == 1

@@ -12,9 +12,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from episodes.models import Episode
+from episodes.models import Episode, EpisodePerson, Person, ShowPerson
 from episodes.services.content import episode_unpublish, episode_update, show_update
 from feeds.rendering import feed_cache
+from feeds.selectors import feed_state
 from tests.feeds.factories import add_rendition, live_episode
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,43 @@ def test_any_change_a_listener_sees_changes_the_etag(client: Client, show: Any) 
     etag = renamed["ETag"]
     show_update(show=show, title="New show title")
     assert client.get(URL, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_editing_people_changes_the_feed(client: Client, show: Any) -> None:
+    """Credits live in other tables than the episode: editing them must still reach the feed and its validators."""
+    episode = live_episode(show, 1)
+    guest = Person.objects.create(name="Олена Гостя", href="https://news.example.com/olena")
+    host = Person.objects.create(name="Host One")
+    credit = EpisodePerson.objects.create(episode=episode, person=guest, role="guest")
+    show_credit = ShowPerson.objects.create(show=show, person=host, role="host")
+    first = client.get(URL)
+    assert "Олена Гостя" in first.content.decode() and "Host One" in first.content.decode()
+
+    def after_edit(previous: Any, edited: Any, *expected: str) -> Any:
+        before = feed_state(slug=show.slug)
+        assert before is not None
+        edited.save()
+        response = client.get(URL, HTTP_IF_NONE_MATCH=previous["ETag"])
+        assert response.status_code == 200 and response["ETag"] != previous["ETag"]
+        for text in expected:
+            assert text in response.content.decode()
+        after = feed_state(slug=show.slug)  # Last-Modified moves too (the header rounds it to seconds)
+        assert after is not None and after.last_modified > before.last_modified
+        return response
+
+    time.sleep(1.01)  # so a whole-second If-Modified-Since can tell the edit apart
+    guest.name = "Олена Петренко"
+    renamed = after_edit(first, guest, "Олена Петренко")
+    assert "Олена Гостя" not in renamed.content.decode()
+    assert client.get(URL, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 200
+    guest.img = "https://cdn.example.com/olena.jpg"
+    pictured = after_edit(renamed, guest, 'img="https://cdn.example.com/olena.jpg"')
+    credit.role = "cohost"
+    recast = after_edit(pictured, credit, 'role="cohost"')
+    host.href = "https://news.example.com/host"
+    linked = after_edit(recast, host, 'href="https://news.example.com/host"')
+    show_credit.role = "producer"
+    after_edit(linked, show_credit, 'role="producer"')
 
 
 def test_gzip_when_accepted(client: Client, show: Any) -> None:

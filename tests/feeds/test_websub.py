@@ -1,10 +1,11 @@
-"""WebSub: the ping reaches a real local hub, is retried when the hub fails, and scheduled episodes trigger it."""
+"""WebSub: publishing pings a real local hub after the commit, once per change; the scan announces scheduled
+episodes at their time and resends failed or lost pings with back-off."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,10 +13,11 @@ from urllib.parse import parse_qs
 import pytest
 from django.utils import timezone
 
-from episodes.models import Episode
-from feeds.models import WebSubCursor
+from episodes.models import Episode, EpisodePerson, Person
+from episodes.services.content import episode_unpublish, episode_update
+from feeds.models import WebSubCursor, WebSubPing
 from feeds.tasks import websub_ping, websub_scan_task
-from feeds.websub import WebSubError, websub_publish, websub_scan
+from feeds.websub import LEASE, MAX_ATTEMPTS, SETTLE, WebSubError, retry_delay, websub_publish, websub_scan
 from tests.feeds.factories import live_episode
 
 FEED = "http://127.0.0.1:8000/feeds/ukraine-insights.xml"
@@ -76,44 +78,172 @@ def test_publish_raises_on_hub_errors(hub: Hub) -> None:
         websub_publish(feed_url=FEED, hub_url="file:///etc/passwd")
 
 
-@pytest.mark.django_db
-def test_ping_task_retries_until_the_hub_accepts(hub: Hub, show: Any) -> None:
-    hub.failures = 2
-    result = websub_ping.apply(args=(show.pk,))
-    assert result.successful(), result.traceback
-    assert len(hub.pings) == 3 and all(p["hub.url"] == [FEED] for p in hub.pings)
+def published(show: Any, n: int, capture: Any, **fields: Any) -> Episode:
+    """Publish an episode and run what its transaction queued for after the commit (the ping)."""
+    with capture(execute=True):
+        return live_episode(show, n, **fields)
+
+
+def ping_row(show: Any) -> WebSubPing:
+    return WebSubPing.objects.get(show=show)
+
+
+def caught_up() -> datetime:
+    """A scan time whose window reaches up to this moment (the scan leaves the last SETTLE seconds for later)."""
+    return timezone.now() + SETTLE
+
+
+def scan_and_send(now: datetime) -> list[int]:
+    """What the beat task does, at a chosen time."""
+    show_ids = websub_scan(now=now)
+    for show_id in show_ids:
+        websub_ping.apply(args=(show_id,))
+    return show_ids
 
 
 @pytest.mark.django_db
-def test_ping_task_gives_up_after_max_retries(hub: Hub, show: Any) -> None:
-    hub.failures = 100
-    result = websub_ping.apply(args=(show.pk,))
-    assert result.failed()
-    assert len(hub.pings) == (websub_ping.max_retries or 0) + 1
+def test_publishing_pings_right_after_the_commit(hub: Hub, show: Any, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        live_episode(show, 1)
+    assert hub.pings == [] and len(callbacks) == 1  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [FEED]}]
+    row = ping_row(show)
+    assert not row.pending and row.announced_at is not None and row.attempts == 0
 
 
 @pytest.mark.django_db
-def test_scan_finds_a_scheduled_episode_when_its_time_passes(show: Any) -> None:
+def test_the_scan_does_not_ping_again_for_the_same_change(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    WebSubCursor.objects.create(name="websub", scanned_until=timezone.now() - timedelta(minutes=1))
+    published(show, 1, django_capture_on_commit_callbacks)
+    assert len(hub.pings) == 1
+    assert scan_and_send(caught_up()) == [show.pk]  # the scan sees the episode go live and asks again...
+    assert len(hub.pings) == 1  # ...but that feed was announced already
+    assert scan_and_send(caught_up()) == []
+    episode_update(episode=Episode.objects.get(show=show), title="Corrected title")
+    assert scan_and_send(caught_up()) == [show.pk]
+    assert len(hub.pings) == 2  # a new change is announced
+
+
+@pytest.mark.django_db
+def test_scheduled_episode_is_announced_when_its_time_comes(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     start = timezone.now()
     WebSubCursor.objects.create(name="websub", scanned_until=start)
-    episode = live_episode(show, 1, publish_at=start + timedelta(minutes=10))
-    # Scheduling happened before the cursor: pretend the row was last written then.
-    Episode.objects.filter(pk=episode.pk).update(updated_at=start - timedelta(minutes=1))
-    assert websub_scan(now=start + timedelta(minutes=5)) == []
-    assert websub_scan(now=start + timedelta(minutes=11)) == [show.pk]
-    assert websub_scan(now=start + timedelta(minutes=12)) == []
+    published(show, 1, django_capture_on_commit_callbacks, publish_at=start + timedelta(minutes=10))
+    assert hub.pings == []  # not yet visible: nothing to announce
+    assert scan_and_send(start + timedelta(minutes=5)) == []
+    assert scan_and_send(start + timedelta(minutes=11)) == [show.pk]
+    assert scan_and_send(start + timedelta(minutes=12)) == []
+    assert len(hub.pings) == 1
 
 
 @pytest.mark.django_db
-def test_scan_task_pings_the_hub_for_changed_shows(hub: Hub, show: Any) -> None:
-    WebSubCursor.objects.create(name="websub", scanned_until=timezone.now() - timedelta(minutes=1))
-    live_episode(show, 1, publish_at=timezone.now() - timedelta(seconds=30))
-    assert websub_scan_task.apply().get() == [show.pk]
-    assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [FEED]}]
+def test_unpublishing_pings_too(hub: Hub, show: Any, django_capture_on_commit_callbacks: Any) -> None:
+    episode = published(show, 1, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        episode_unpublish(episode=episode)
+    assert len(hub.pings) == 2
 
 
 @pytest.mark.django_db
-def test_no_hub_no_ping(settings: Any, show: Any) -> None:
+def test_a_failed_ping_is_retried_by_the_scan_with_back_off(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    hub.failures = 2
+    published(show, 1, django_capture_on_commit_callbacks)
+    row = ping_row(show)
+    assert len(hub.pings) == 1 and row.attempts == 1 and "503" in row.last_error and row.pending
+    assert row.due_at is not None
+    first_retry = row.due_at
+    assert scan_and_send(first_retry - timedelta(seconds=1)) == []
+    assert scan_and_send(first_retry) == [show.pk]
+    row = ping_row(show)
+    assert len(hub.pings) == 2 and row.attempts == 2 and row.due_at is not None
+    assert row.due_at - timezone.now() > retry_delay(1)  # backing off
+    assert scan_and_send(row.due_at) == [show.pk]
+    row = ping_row(show)
+    assert len(hub.pings) == 3 and row.attempts == 0 and not row.pending and row.last_error == ""
+    assert all(p["hub.url"] == [FEED] for p in hub.pings)
+
+
+@pytest.mark.django_db
+def test_the_scan_gives_up_after_max_attempts_until_the_feed_changes(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    hub.failures = 1000
+    published(show, 1, django_capture_on_commit_callbacks)
+    for _ in range(MAX_ATTEMPTS + 3):
+        due = ping_row(show).due_at
+        assert due is not None
+        scan_and_send(due)
+    assert len(hub.pings) == MAX_ATTEMPTS and ping_row(show).attempts == MAX_ATTEMPTS
+    hub.failures = 0
+    published(show, 2, django_capture_on_commit_callbacks)
+    assert len(hub.pings) == MAX_ATTEMPTS + 1 and not ping_row(show).pending
+
+
+@pytest.mark.django_db
+def test_a_lost_message_is_resent_by_the_scan(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(websub_ping, "apply_async", broker_down)
+    episode = published(show, 1, django_capture_on_commit_callbacks)  # publishing still works
+    assert Episode.objects.get(pk=episode.pk).status == "published" and hub.pings == []
+    monkeypatch.undo()
+    soon = timezone.now() + timedelta(minutes=1)
+    assert scan_and_send(soon) == []  # the queued ping may still be on its way
+    assert scan_and_send(soon + LEASE) == [show.pk]
+    assert len(hub.pings) == 1
+
+
+@pytest.mark.django_db
+def test_one_ping_at_a_time_per_show(hub: Hub, show: Any, django_capture_on_commit_callbacks: Any) -> None:
+    published(show, 1, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False):
+        live_episode(show, 2)  # a second change, its ping queued
+    WebSubPing.objects.filter(show=show).update(running_until=timezone.now() + timedelta(minutes=1))
+    assert websub_ping.apply(args=(show.pk,)).get() is None  # another worker is pinging this show
+    assert len(hub.pings) == 1
+    WebSubPing.objects.filter(show=show).update(running_until=None)
+    assert websub_ping.apply(args=(show.pk,)).get() == 204
+    assert len(hub.pings) == 2
+
+
+@pytest.mark.django_db
+def test_the_scan_sees_edits_of_people(hub: Hub, show: Any, django_capture_on_commit_callbacks: Any) -> None:
+    episode = published(show, 1, django_capture_on_commit_callbacks)
+    WebSubCursor.objects.create(name="websub", scanned_until=timezone.now())
+    guest = Person.objects.create(name="Guest")
+    EpisodePerson.objects.create(episode=episode, person=guest)
+    assert scan_and_send(caught_up()) == [show.pk]
+    guest.name = "Guest, renamed"
+    guest.save()
+    assert scan_and_send(caught_up()) == [show.pk]
+    assert len(hub.pings) == 3
+
+
+@pytest.mark.django_db
+def test_no_hub_no_ping(settings: Any, show: Any, django_capture_on_commit_callbacks: Any) -> None:
     settings.WEBSUB_HUB_URL = ""
+    published(show, 1, django_capture_on_commit_callbacks)
+    assert not WebSubPing.objects.exists()
     assert websub_ping.apply(args=(show.pk,)).get() is None
     assert websub_scan_task.apply().get() == []
+
+
+@pytest.mark.django_db
+def test_the_beat_task_sends_due_pings(hub: Hub, show: Any, settings: Any) -> None:
+    WebSubCursor.objects.create(name="websub", scanned_until=timezone.now() - timedelta(minutes=1))
+    settings.WEBSUB_HUB_URL = ""
+    live_episode(show, 1, publish_at=timezone.now() - timedelta(seconds=30))  # published before a hub was set
+    settings.WEBSUB_HUB_URL = hub.url
+    assert websub_scan_task.apply().get() == [show.pk]
+    assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [FEED]}]
