@@ -36,8 +36,6 @@ CACHE_SECONDS = 24 * 3600
 DECODED_MAX_ENTRIES = 8
 _decoded: dict[str, RenderedFeed] = {}
 _decoded_lock = threading.Lock()
-# Serialised items kept per process (a 2,000-episode show's items are ~4.5 MB).
-ITEM_FRAGMENTS_MAX_BYTES = 48 * 1024 * 1024
 
 
 class ItemFragments:
@@ -83,7 +81,8 @@ class ItemFragments:
         return self._bytes
 
 
-ITEM_FRAGMENTS = ItemFragments(ITEM_FRAGMENTS_MAX_BYTES)
+# Serialised items kept per process (a 2,000-episode show's items are ~4.5 MB), bounded by a setting.
+ITEM_FRAGMENTS = ItemFragments(settings.FEED_ITEM_MEMO_MAX_BYTES)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import feeds.selectors as selectors
-from feeds.rendering import feed_cache, rendered_feed
+from feeds.rendering import ItemFragments, feed_cache, rendered_feed
 from tests.feeds.factories import live_episode
 
 
@@ -78,3 +78,40 @@ def test_decoded_feed_obeys_a_cache_clear(show: Any, monkeypatch: pytest.MonkeyP
     feed_cache().clear()
     again = rendered_feed(state)
     assert builds == [1] and again is not first and again.body == first.body
+
+
+@pytest.mark.django_db
+def test_a_rebuild_after_an_edit_builds_only_the_edited_item(show: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import feeds.builder as builder
+    from episodes.services.content import episode_update
+
+    episodes = [live_episode(show, n) for n in range(1, 5)]
+    memo = ItemFragments(1 << 20)
+    monkeypatch.setattr("feeds.rendering.ITEM_FRAGMENTS", memo)
+    built: list[int] = []
+    real = builder.serialised_items
+
+    def counting(fg: Any, episodes: Any) -> list[bytes]:
+        built.append(len(episodes))
+        return real(fg, episodes)
+
+    monkeypatch.setattr(builder, "serialised_items", counting)
+    state = selectors.feed_state(slug=show.slug)
+    assert state is not None
+    first = rendered_feed(state)
+    assert built == [4] and len(memo) == 4
+    episode_update(episode=episodes[1], title="Оновлена назва")
+    state = selectors.feed_state(slug=show.slug)
+    assert state is not None
+    second = rendered_feed(state)
+    assert built == [4, 1]  # three items came from the memo
+    assert "Оновлена назва".encode() in second.body and second.body != first.body
+    assert second.body == builder.build_feed(*_inputs(state))  # the same bytes as a build from scratch
+
+
+def _inputs(state: selectors.FeedState) -> tuple[Any, Any]:
+    from feeds.mapping import feed_inputs
+
+    channel, items, _info = feed_inputs(show=state.show, last_build_date=state.last_modified,
+                                        hub_url=None, page=None, live_count=state.live_count)  # fmt: skip
+    return channel, items
