@@ -184,9 +184,11 @@ def _rungs(width: int, height: int, fps: Fraction, config: MediaConfig) -> tuple
 def _share_threads(rungs: list[VideoRung], cpus: int) -> tuple[VideoRung, ...]:
     """Give each rung's x264 a share of the CPUs proportional to its pixel rate (at least one thread).
 
-    All rungs encode at once in one process, so they already keep every CPU busy between them. x264's
-    default (1.5 frame threads per CPU, in each encoder: 12 threads for four rungs on 2 CPUs) only adds
-    frame-threading overhead and memory; on 2 CPUs the 1080p rung gets 2 threads and the others one each.
+    All rungs encode at once in one process, so between them they already keep every CPU busy; x264's
+    default (1.5 frame threads per CPU in each encoder: 12 for four rungs on 2 CPUs) adds frame-threading
+    work and memory. On 2 CPUs (1080p gets 2 threads, the others one each), 8 alternating runs of the
+    whole ladder on an 8 s 1080p clip took a median 6.4 s instead of 7.2 s, and peak RSS on 20 s fell from
+    608 to 536 MiB.
     """
     rates = [r.width * r.height * float(r.fps) for r in rungs]
     total = sum(rates)
