@@ -192,24 +192,38 @@ def audio_encode_argv(
     return _with_chapters_input(argv, chapters_file)
 
 
-def _rung_steps(rung: VideoRung, *, resample: bool = True) -> tuple[tuple[str, tuple[str | int, ...]], ...]:
+Step = tuple[str, tuple[str | int, ...], dict[str, str | int | float]]
+# Rungs below the top one resize the rung above's 8-bit 4:2:0 frames with zimg (zscale), using swscale's
+# default bicubic kernel (B=0, C=0.6): the three resizes of 1080p30 took 1.6 s of CPU per 20 s instead of
+# 2.3 s. Luma matched swscale's within 0.1 dB PSNR. Chroma differs by siting convention only: for frames that
+# state no chroma location zimg assumes H.264's default (left), swscale the centre; each scores ~8 dB lower
+# on chroma against a reference made in the other's convention.
+CASCADE_SCALER: dict[str, str | int | float] = {"filter": "bicubic", "param_a": 0, "param_b": 0.6}
+
+
+def _rung_steps(rung: VideoRung, *, resample: bool = True, cascaded: bool = False) -> tuple[Step, ...]:
     """Constant frame rate (VFR sources too), the rung's size, square pixels, 8-bit 4:2:0.
 
     ``resample=False`` leaves out the fps filter: in the cascade a rung whose rate equals the rung above's
     already receives constant-rate frames (the fps filter still queues and re-stamps every frame).
+    ``cascaded=True``: the input is the rung above (yuv420p), resized with zscale; the top rung (any
+    source pixel format, range or depth) goes through swscale.
     """
-    rate = (("fps", (f"{rung.fps.numerator}/{rung.fps.denominator}",)),) if resample else ()
-    return (*rate, ("scale", (rung.width, rung.height)), ("setsar", (1,)), ("format", ("yuv420p",)))
+    rate: tuple[Step, ...] = ((("fps", (f"{rung.fps.numerator}/{rung.fps.denominator}",), {}),) if resample else ())
+    size: Step = (
+        ("zscale", (rung.width, rung.height), CASCADE_SCALER) if cascaded else ("scale", (rung.width, rung.height), {})
+    )
+    return (*rate, size, ("setsar", (1,), {}), ("format", ("yuv420p",), {}))
 
 
 def rung_filter(rung: VideoRung) -> str:
     """The rung's filters as a plain ``-vf`` chain (for the benchmark's one-process-per-rung baseline)."""
-    return ",".join(f"{name}={':'.join(str(a) for a in args)}" for name, args in _rung_steps(rung))
+    return ",".join(f"{name}={':'.join(str(a) for a in args)}" for name, args, _ in _rung_steps(rung))
 
 
-def _scaled(stream: Stream, rung: VideoRung, *, resample: bool) -> Stream:
-    for name, args in _rung_steps(rung, resample=resample):
-        stream = stream.filter(name, *args)
+def _scaled(stream: Stream, rung: VideoRung, *, resample: bool, cascaded: bool) -> Stream:
+    for name, args, options in _rung_steps(rung, resample=resample, cascaded=cascaded):
+        stream = stream.filter(name, *args, **options)
     return stream
 
 
@@ -237,7 +251,8 @@ def _video_graph(plan: Plan, source: Stream) -> tuple[list[Stream], dict[str, St
         if images is not None:
             wants += (["poster"] if i == 0 else []) + (["sprite"] if last else [])
         resample = i == 0 or rung.fps != plan.rungs[i - 1].fps
-        branches = _fan_out(_scaled(previous, rung, resample=resample), len(wants), audio=False)
+        scaled = _scaled(previous, rung, resample=resample, cascaded=i > 0)
+        branches = _fan_out(scaled, len(wants), audio=False)
         branch = dict(zip(wants, branches, strict=True))
         rungs.append(branch["rung"])
         previous = branch.get("next")

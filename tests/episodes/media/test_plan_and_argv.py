@@ -345,16 +345,18 @@ def test_video_encode_argv_single_decode_keyframes_and_caps() -> None:
     text = flag(argv, "-filter_complex")
     assert argv.count("-i") == 1 and text.count("[0:v:0]") == 1 and text.count("[0:a:0]") == 1
     # Cascade: each rung scales the previous rung's output, so the whole ladder hangs off one decode. Only the
-    # top rung resamples to a constant rate: the others keep it (same 30 fps).
-    expected = ["0:v:0", "fps=30/1"]
-    for size, branches in (("1920:1080", 3), ("1280:720", 2), ("854:480", 2)):
-        expected += [f"scale={size}", "setsar=1", "format=yuv420p", f"split={branches}"]
-    assert lineage(nodes, "scale=640:360") == [*expected, "scale=640:360"]
+    # top rung resamples to a constant rate: the others keep it (same 30 fps). The top rung converts whatever
+    # the source is with swscale; the rungs below resize its yuv420p with zimg (swscale's bicubic kernel).
+    zscale = "zscale={}:filter=bicubic:param_a=0:param_b=0.6"
+    expected = ["0:v:0", "fps=30/1", "scale=1920:1080", "setsar=1", "format=yuv420p", "split=3"]
+    for size, branches in (("1280:720", 2), ("854:480", 2)):
+        expected += [zscale.format(size), "setsar=1", "format=yuv420p", f"split={branches}"]
+    bottom = zscale.format("640:360")
+    assert lineage(nodes, bottom) == [*expected, bottom]
     assert lineage(nodes, "thumbnail=n=20")[-3:] == ["split=3", "fps=20/60:eof_action=pass", "thumbnail=n=20"]
     # The storyboard samples the smallest rung; the poster and thumbnail pick from the largest.
     assert lineage(nodes, "tile=10x6")[-7:] == [
-        "scale=640:360", "setsar=1", "format=yuv420p", "split=2", "fps=1/1:eof_action=pass", "scale=160:90",
-        "tile=10x6",
+        bottom, "setsar=1", "format=yuv420p", "split=2", "fps=1/1:eof_action=pass", "scale=160:90", "tile=10x6",
     ]  # fmt: skip
     names = [name for name, _ in outputs(argv)]
     assert names[1:] == ["/w/poster.jpg", "/w/thumbnail.jpg", "/w/storyboard.jpg", "/w/audio.mp3", "pipe:1"]
@@ -370,7 +372,7 @@ def test_video_encode_argv_single_decode_keyframes_and_caps() -> None:
     pictures, sound = mapped(argv, nodes, names[0])[:4], mapped(argv, nodes, names[0])[4:]
     # -map order fixes the stream numbers the options and the slaves' "select" use: v:0 is 1080p … v:3 360p.
     assert [lineage(nodes, i)[-4] for i in pictures] == [
-        "scale=1920:1080", "scale=1280:720", "scale=854:480", "scale=640:360",
+        "scale=1920:1080", *(zscale.format(size) for size in ("1280:720", "854:480", "640:360")),
     ]  # fmt: skip
     assert len(sound) == 2 and all(lineage(nodes, i) == audio for i in sound)
     assert (flag(ladder, "-c:a:0"), flag(ladder, "-b:a:0"), flag(ladder, "-b:a:1")) == ("aac", "128000", "96000")
@@ -409,7 +411,8 @@ def test_ladder_rates_resample_only_where_the_rate_changes() -> None:
     # 60 fps source: 1080p/720p keep 60, 480p/360p get 30; the fps filter runs at the top and at 480p only.
     p = plan(video_probe(1920, 1080, fps=60), CONFIG)
     nodes = graph(ffmpeg.video_encode_argv(p, gain_db=0.0, exe="ffmpeg", outdir=Path("/w")))
-    assert [f for f in lineage(nodes, "scale=640:360") if f.startswith("fps")] == ["fps=60/1", "fps=30/1"]
+    bottom = "zscale=640:360:filter=bicubic:param_a=0:param_b=0.6"
+    assert [f for f in lineage(nodes, bottom) if f.startswith("fps")] == ["fps=60/1", "fps=30/1"]
     assert ffmpeg.rung_filter(p.rungs[-1]) == "fps=30/1,scale=640:360,setsar=1,format=yuv420p"
 
 
