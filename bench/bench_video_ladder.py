@@ -6,9 +6,11 @@ Usage::
     uv run python bench/bench_video_ladder.py --seconds 10  # quick run
 
 Baseline: for each rung, one ffmpeg from the source (fps/scale + the same x264 and AAC options, +faststart),
-then HLS remuxed from each MP4 with -c copy. Ours: ``process_video`` end to end, which also does the
-loudness analysis, normalised audio, poster, thumbnail, storyboard, M4A/MP3 and waveform. Each phase runs in
-its own forked process so its ffmpeg children's peak RSS can be reported.
+then HLS remuxed from each MP4 with -c copy. Its x264 keeps the default thread count (1.5 per CPU): with one
+encoder per process that is its best layout (the 1080p rung alone with 2 threads took as long or longer).
+Ours: ``process_video`` end to end, which also does the probe, the loudness analysis, normalised audio, poster,
+thumbnail, storyboard, M4A/MP3 and waveform. Each phase runs in its own forked process so its ffmpeg
+children's peak RSS can be reported.
 """
 
 from __future__ import annotations

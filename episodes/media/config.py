@@ -11,6 +11,7 @@ Usage::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,8 @@ class MediaConfig:
     x264_crf: int = 23
     keyframe_interval_s: int = 2
     hls_segment_s: int = 6
+    # CPUs the ladder encode may use (x264 threads are shared out between the rungs); 0: this process's CPUs.
+    encode_cpus: int = 0
     storyboard_max_tiles: int = 100
     storyboard_columns: int = 10
     # Waveform (BBC audiowaveform JSON): PCM decoded at this rate, this many points per second.
@@ -78,6 +81,12 @@ class MediaConfig:
         import imageio_ffmpeg
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+    def cpus(self) -> int:
+        """Return the CPUs an encode may use: ``encode_cpus``, else those this process may run on."""
+        if self.encode_cpus > 0:
+            return self.encode_cpus
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> MediaConfig:

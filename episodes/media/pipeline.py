@@ -248,14 +248,8 @@ def process_audio(
     return ProcessResult("audio", info, p, tuple(outputs), loudness, gain)
 
 
-def _package_hls(staging: Path, p: Plan, config: MediaConfig, stages: _Stages) -> OutputFile:
-    stages("package", 0)
-    _run(
-        ffmpeg.hls_argv(p, exe=config.ffmpeg_exe(), outdir=staging),
-        config,
-        p.duration,
-        stages.runner("package"),
-    )
+def _describe_hls(staging: Path, p: Plan) -> OutputFile:
+    """Measure the variants the encode wrote and write the master playlist (ffmpeg's lacks measured peaks)."""
     variants = []
     for rung in p.rungs:
         codecs = hls.avc1_codec(staging / rung.filename) + (",mp4a.40.2" if p.has_audio else "")
@@ -291,7 +285,7 @@ def process_video(
     """H.264 ladder (MP4 + HLS), poster, thumbnail, storyboard + VTT, and the audio as M4A/MP3 + waveform."""
     stages = _Stages(
         on_progress,
-        {"probe": (0, 2), "analyse": (2, 5), "encode": (5, 90), "package": (90, 97), "finalise": (97, 100)},
+        {"probe": (0, 2), "analyse": (2, 5), "encode": (5, 96), "package": (96, 98), "finalise": (98, 100)},
     )
     stages("probe")
     info = probed or probe(source, config)
@@ -303,6 +297,8 @@ def process_video(
         loudness, gain = _analyse(p, config, stages)
         builder = _waveform_builder(config) if p.has_audio else None
         stages("encode", 0)
+        for folder in ffmpeg.hls_variant_dirs(p, staging):
+            folder.mkdir(parents=True)
         argv = ffmpeg.video_encode_argv(
             p,
             gain_db=gain,
@@ -326,7 +322,8 @@ def process_video(
             )
             for r in p.rungs
         ]
-        outputs.append(_package_hls(staging, p, config, stages))
+        stages("package", 0)
+        outputs.append(_describe_hls(staging, p))
         im = p.images
         assert im is not None  # noqa: S101 - video plans always have images
         (staging / "storyboard.vtt").write_text(storyboard_vtt(im, p.duration, "storyboard.jpg"))

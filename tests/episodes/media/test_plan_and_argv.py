@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,9 +15,10 @@ from episodes.media.config import MediaConfig
 from episodes.media.errors import MediaRejected
 from episodes.media.hls import Segment, Variant, master_playlist
 from episodes.media.loudness import Loudness, parse_analysis, parse_ebur128, solve_gain
-from episodes.media.plan import h264_level, plan
+from episodes.media.plan import aac_tracks, h264_level, plan
 from episodes.media.probe import ProbeResult, StreamInfo
 from episodes.media.tags import ChapterMark
+from episodes.media.tee import tee_target
 from episodes.media.waveform import WaveformBuilder
 
 CONFIG = MediaConfig()
@@ -223,7 +225,6 @@ def test_every_argv_is_a_list_with_whitelist_forced_demuxer_and_safe_flags() -> 
         ffmpeg.analysis_argv(ap, "ffmpeg"),
         ffmpeg.audio_encode_argv(ap, gain_db=3.0, exe="ffmpeg", outdir=out),
         ffmpeg.video_encode_argv(vp, gain_db=-2.0, exe="ffmpeg", outdir=out),
-        ffmpeg.hls_argv(vp, exe="ffmpeg", outdir=out),
         ffmpeg.audio_encode_argv(ap, gain_db=0, exe="ffmpeg", outdir=out, chapters_file=out / "c.ffmeta"),
     ]
     for argv in runs:
@@ -236,7 +237,7 @@ def test_every_argv_is_a_list_with_whitelist_forced_demuxer_and_safe_flags() -> 
         # Global options follow the last output, so no output carries them as its own options.
         assert all("-nostdin" not in options for _, options in outputs(argv))
     demuxers = [[options["-f"] for _, options in input_options(argv)] for argv in runs]
-    assert demuxers == [["mp3"], ["mp3"], ["mov"], ["mp4", "mp4", "mp4"], ["mp3", "ffmetadata"]]
+    assert demuxers == [["mp3"], ["mp3"], ["mov"], ["mp3", "ffmetadata"]]
     assert input_options(runs[0])[0][0] == "/up/in.mp3"  # the resolved upload path
 
 
@@ -279,63 +280,151 @@ def test_gain_is_clamped() -> None:
     assert ffmpeg.clamp_gain(-55.0) == -30.0
 
 
+def tee_slaves(target: str) -> list[tuple[dict[str, str], str]]:
+    """Parse a tee muxer target the way libavformat does: split at unescaped "|" (av_get_token: a backslash
+    takes the next character literally, '...' quotes), then split "[k=v:k=v]" (av_get_token again per
+    key and value, ending at ":" or "]") from the file name."""
+
+    def token(text: str, i: int, stops: str) -> tuple[str, int]:
+        out = []
+        while i < len(text) and text[i] not in stops:
+            ch = text[i]
+            if ch == "\\" and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 2
+            elif ch == "'":
+                close = text.index("'", i + 1)
+                out.append(text[i + 1 : close])
+                i = close + 1
+            else:
+                out.append(ch)
+                i += 1
+        return "".join(out), i
+
+    slaves, i = [], 0
+    while i < len(target):
+        slave, i = token(target, i, "|")
+        i += 1
+        options: dict[str, str] = {}
+        j = 0
+        if slave.startswith("["):
+            j = 1
+            while slave[j] != "]":
+                key, j = token(slave, j, "=:]")
+                value, j = token(slave, j + 1, ":]")
+                options[key] = value
+                j += slave[j] == ":"
+            j += 1
+        slaves.append((options, slave[j:]))
+    return slaves
+
+
+def test_tee_target_survives_any_path() -> None:
+    nasty = Path("/w/it's a [test] | dir:1, x=y\\z/seg_%03d.m4s")
+    options = {"f": "hls", "select": "v:0,a:1", "hls_segment_filename": str(nasty)}
+    target = tee_target([(options, nasty.parent / "index.m3u8"), ({"f": "ipod"}, Path("/w/a b.m4a"))])
+    assert tee_slaves(target) == [
+        ({"f": "hls", "select": "v:0,a:1", "hls_segment_filename": str(nasty)}, str(nasty.parent / "index.m3u8")),
+        ({"f": "ipod"}, "/w/a b.m4a"),
+    ]
+
+
+def test_rung_threads_share_the_cpus_by_pixel_rate() -> None:
+    p = plan(video_probe(1920, 1080), replace(CONFIG, encode_cpus=2))
+    # 1080p is 57 % of the ladder's pixels: 2 threads; the others one each (x264's default would be 3 each).
+    assert [r.threads for r in p.rungs] == [2, 1, 1, 1]
+    p = plan(video_probe(1920, 1080), replace(CONFIG, encode_cpus=8))
+    assert [r.threads for r in p.rungs] == [5, 3, 1, 1]
+    assert [r.threads for r in plan(video_probe(320, 240), replace(CONFIG, encode_cpus=1)).rungs] == [1]
+
+
 def test_video_encode_argv_single_decode_keyframes_and_caps() -> None:
-    p = plan(video_probe(1920, 1080), CONFIG)
+    p = plan(video_probe(1920, 1080), replace(CONFIG, encode_cpus=2))
     argv = ffmpeg.video_encode_argv(p, gain_db=1.0, exe="ffmpeg", outdir=Path("/w"))
     nodes = graph(argv)
     text = flag(argv, "-filter_complex")
     assert argv.count("-i") == 1 and text.count("[0:v:0]") == 1 and text.count("[0:a:0]") == 1
-    # Cascade: each rung scales the previous rung's output, so the whole ladder hangs off one decode.
-    rung = ["fps=30/1", "scale={}", "setsar=1", "format=yuv420p", "split={}"]
-    expected = ["0:v:0"]
-    for size, branches in (("1920:1080", 3), ("1280:720", 2), ("854:480", 2)):
-        expected += [f.format(size) if "scale" in f else f.format(branches) for f in rung]
-    assert lineage(nodes, "scale=640:360") == [*expected, "fps=30/1", "scale=640:360"]
+    # Cascade: each rung scales the previous rung's output, so the whole ladder hangs off one decode. Only the
+    # top rung resamples to a constant rate: the others keep it (same 30 fps). The top rung converts whatever
+    # the source is with swscale; the rungs below resize its yuv420p with zimg (swscale's bicubic kernel).
+    zscale = "zscale={}:filter=bicubic:param_a=0:param_b=0.6"
+    expected = ["0:v:0", "fps=30/1", "scale=1920:1080", "setsar=1", "format=yuv420p", "split=3"]
+    for size, branches in (("1280:720", 2), ("854:480", 2)):
+        expected += [zscale.format(size), "setsar=1", "format=yuv420p", f"split={branches}"]
+    bottom = zscale.format("640:360")
+    assert lineage(nodes, bottom) == [*expected, bottom]
     assert lineage(nodes, "thumbnail=n=20")[-3:] == ["split=3", "fps=20/60:eof_action=pass", "thumbnail=n=20"]
     # The storyboard samples the smallest rung; the poster and thumbnail pick from the largest.
     assert lineage(nodes, "tile=10x6")[-7:] == [
-        "scale=640:360", "setsar=1", "format=yuv420p", "split=2", "fps=1/1:eof_action=pass", "scale=160:90",
-        "tile=10x6",
+        bottom, "setsar=1", "format=yuv420p", "split=2", "fps=1/1:eof_action=pass", "scale=160:90", "tile=10x6",
     ]  # fmt: skip
-    mp4s = [name for name, _ in outputs(argv) if name.endswith(".mp4")]
-    assert mp4s == [f"/w/video_{h}p.mp4" for h in (1080, 720, 480, 360)]
+    names = [name for name, _ in outputs(argv)]
+    assert names[1:] == ["/w/poster.jpg", "/w/thumbnail.jpg", "/w/storyboard.jpg", "/w/audio.mp3", "pipe:1"]
+    # One tee output carries the four H.264 streams and two AAC encodes (128k for 1080p–480p, 96k for 360p
+    # and the M4A): every MP4, HLS variant and the M4A are muxed from those packets, nothing is encoded twice.
+    ladder = output(argv, names[0])
+    assert flag(ladder, "-f") == "tee"
     audio = lineage(nodes, "volume=1.00dB") + [
         "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
-        "asplit=7",  # 4 rungs + MP3 + M4A + waveform
+        "asplit=4",  # two AAC encodes + MP3 + waveform
     ]
     assert audio[:2] == ["0:a:0", "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000"]
-    for name, size in zip(mp4s, ("1920:1080", "1280:720", "854:480", "640:360"), strict=True):
-        # Each MP4 maps its own rung's picture and the normalised audio.
-        video, sound = mapped(argv, nodes, name)
-        assert f"scale={size}" in lineage(nodes, video)[-6:] and lineage(nodes, sound) == audio
-    first = output(argv, mp4s[0])
-    assert flag(first, "-c:v") == "libx264" and flag(first, "-force_key_frames") == "expr:gte(t,n_forced*2)"
-    assert (flag(first, "-sc_threshold"), flag(first, "-g"), flag(first, "-keyint_min")) == ("0", "60", "60")
-    assert (flag(first, "-maxrate"), flag(first, "-bufsize")) == ("6000000", "12000000")
-    assert flag(first, "-profile:v") == "high" and flag(first, "-pix_fmt") == "yuv420p"
-    assert flag(first, "-movflags") == "+faststart" and flag(first, "-ac") == "2" and flag(first, "-f") == "mp4"
-    images = {name: opts for name, opts in outputs(argv) if name.endswith(".jpg")}
-    assert list(images) == ["/w/poster.jpg", "/w/thumbnail.jpg", "/w/storyboard.jpg"]
-    for opts in images.values():
-        assert (flag(opts, "-frames:v"), flag(opts, "-update"), flag(opts, "-c:v")) == ("1", "1", "mjpeg")
-    assert [name for name, _ in outputs(argv)][-3:] == ["/w/audio.mp3", "/w/audio.m4a", "pipe:1"]
+    pictures, sound = mapped(argv, nodes, names[0])[:4], mapped(argv, nodes, names[0])[4:]
+    # -map order fixes the stream numbers the options and the slaves' "select" use: v:0 is 1080p … v:3 360p.
+    assert [lineage(nodes, i)[-4] for i in pictures] == [
+        "scale=1920:1080", *(zscale.format(size) for size in ("1280:720", "854:480", "640:360")),
+    ]  # fmt: skip
+    assert len(sound) == 2 and all(lineage(nodes, i) == audio for i in sound)
+    assert (flag(ladder, "-c:a:0"), flag(ladder, "-b:a:0"), flag(ladder, "-b:a:1")) == ("aac", "128000", "96000")
+    assert (flag(ladder, "-ac:a:1"), flag(ladder, "-ar:a:1"), flag(ladder, "-map_metadata")) == ("2", "48000", "-1")
+    for i, (maxrate, level, threads) in enumerate(
+        (("6000000", "4.0", "2"), ("3500000", "3.1", "1"), ("1500000", "3.1", "1"), ("900000", "3.0", "1"))
+    ):
+        assert flag(ladder, f"-c:v:{i}") == "libx264" and flag(ladder, f"-profile:v:{i}") == "high"
+        assert flag(ladder, f"-force_key_frames:v:{i}") == "expr:gte(t,n_forced*2)"
+        assert (flag(ladder, f"-sc_threshold:v:{i}"), flag(ladder, f"-g:v:{i}")) == ("0", "60")
+        assert flag(ladder, f"-keyint_min:v:{i}") == "60" and flag(ladder, f"-pix_fmt:v:{i}") == "yuv420p"
+        assert (flag(ladder, f"-maxrate:v:{i}"), flag(ladder, f"-bufsize:v:{i}")) == (maxrate, str(2 * int(maxrate)))
+        assert (flag(ladder, f"-level:v:{i}"), flag(ladder, f"-threads:v:{i}")) == (level, threads)
+    slaves = tee_slaves(names[0])
+    mp4s = [(o["select"], path) for o, path in slaves if o["f"] == "mp4"]
+    assert mp4s == [
+        ("v:0,a:0", "/w/video_1080p.mp4"), ("v:1,a:0", "/w/video_720p.mp4"), ("v:2,a:0", "/w/video_480p.mp4"),
+        ("v:3,a:1", "/w/video_360p.mp4"),
+    ]  # fmt: skip
+    assert all(o["movflags"] == "+faststart" for o, _ in slaves if o["f"] in ("mp4", "ipod"))
+    hls = [(o, path) for o, path in slaves if o["f"] == "hls"]
+    selects = ("v:0,a:0", "v:1,a:0", "v:2,a:0", "v:3,a:1")
+    assert [(o["select"], path) for o, path in hls] == [
+        (select, f"/w/hls/{h}p/index.m3u8") for select, h in zip(selects, (1080, 720, 480, 360), strict=True)
+    ]
+    for o, path in hls:
+        assert (o["hls_time"], o["hls_segment_type"], o["hls_playlist_type"]) == ("6", "fmp4", "vod")
+        assert o["hls_flags"] == "independent_segments" and o["hls_fmp4_init_filename"] == "init.mp4"
+        assert o["hls_segment_filename"] == path.replace("index.m3u8", "seg_%03d.m4s")
+    assert [(o["f"], o["select"], path) for o, path in slaves if o["f"] == "ipod"] == [("ipod", "a:1", "/w/audio.m4a")]
     assert flag(argv, "-progress") == "pipe:2"
+    assert ffmpeg.hls_variant_dirs(p, Path("/w")) == [Path(f"/w/hls/{h}p") for h in (1080, 720, 480, 360)]
 
 
-def test_hls_argv_remuxes_without_encoding() -> None:
-    p = plan(video_probe(1280, 720), CONFIG)
-    argv = ffmpeg.hls_argv(p, exe="ffmpeg", outdir=Path("/w"))
-    assert "-filter_complex" not in argv and "libx264" not in argv
-    assert [path for path, _ in input_options(argv)] == [f"/w/video_{h}p.mp4" for h in (720, 480, 360)]
-    ((playlist, options),) = outputs(argv)
-    assert playlist == "/w/hls/%v/index.m3u8"
-    maps = [options[i + 1] for i in range(0, len(options), 2) if options[i] == "-map"]
-    assert maps == ["0:v:0", "0:a:0", "1:v:0", "1:a:0", "2:v:0", "2:a:0"]  # the order var_stream_map counts in
-    assert flag(options, "-c") == "copy" and flag(options, "-f") == "hls"
-    assert flag(options, "-hls_time") == "6" and flag(options, "-hls_segment_type") == "fmp4"
-    assert flag(options, "-hls_playlist_type") == "vod" and flag(options, "-hls_flags") == "independent_segments"
-    assert flag(options, "-hls_segment_filename") == "/w/hls/%v/seg_%03d.m4s"
-    assert flag(options, "-var_stream_map") == "v:0,a:0,name:720p v:1,a:1,name:480p v:2,a:2,name:360p"
+def test_ladder_rates_resample_only_where_the_rate_changes() -> None:
+    # 60 fps source: 1080p/720p keep 60, 480p/360p get 30; the fps filter runs at the top and at 480p only.
+    p = plan(video_probe(1920, 1080, fps=60), CONFIG)
+    nodes = graph(ffmpeg.video_encode_argv(p, gain_db=0.0, exe="ffmpeg", outdir=Path("/w")))
+    bottom = "zscale=640:360:filter=bicubic:param_a=0:param_b=0.6"
+    assert [f for f in lineage(nodes, bottom) if f.startswith("fps")] == ["fps=60/1", "fps=30/1"]
+    assert ffmpeg.rung_filter(p.rungs[-1]) == "fps=30/1,scale=640:360,setsar=1,format=yuv420p"
+
+
+def test_video_without_audio_and_mono_sources_map_their_own_tracks() -> None:
+    silent = plan(video_probe(1280, 720, audio_channels=None), CONFIG)
+    argv = ffmpeg.video_encode_argv(silent, gain_db=None, exe="ffmpeg", outdir=Path("/w"))
+    assert aac_tracks(silent) == ([], [], None)
+    slaves = tee_slaves(outputs(argv)[0][0])
+    assert [o["select"] for o, _ in slaves] == ["v:0", "v:1", "v:2", "v:0", "v:1", "v:2"]
+    # A mono upload: the rungs get stereo AAC, the M4A stays mono, so it needs its own encode.
+    mono = plan(video_probe(1280, 720, audio_channels=1), CONFIG)
+    assert aac_tracks(mono) == ([(128_000, 48000, 2), (96_000, 48000, 2), (64_000, 48000, 1)], [0, 0, 1], 2)
 
 
 def test_chapters_ffmetadata_escapes_and_fills_ends() -> None:

@@ -207,3 +207,25 @@ def test_truncated_faststart_mp4_ends_cleanly(tmp_path: Path, clips: Clips, fast
         assert not out.exists() or list(out.iterdir()) == []
     else:
         assert result.output("video_mp4") is not None and result.output("hls") is not None
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(c.streams.audio[0]) if p.size]
+
+
+def test_awkward_workdir_and_shared_aac_encode(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
+    # A 48 kHz source: the 360p rung and the M4A ask for the same AAC (96k stereo 48 kHz) and share one encode
+    # (see the argv tests), so the M4A carries exactly the rung's sound. The tee muxer must also get every
+    # output into a folder whose name is full of its own syntax.
+    source = clips.video("v48k.mp4", size="640x360", seconds=4, extra=("-ar", "48000"))
+    workdir = tmp_path / "it's [a] | b:c, d=e"
+    result = process(source, workdir, TagMeta(title="x"), fast_config)
+    assert [o.label for o in result.outputs if o.kind == "video_mp4"] == ["360p"]
+    m4a = workdir / "audio.m4a"
+    with av.open(str(m4a)) as c:
+        assert [s.type for s in c.streams] == ["audio"] and c.streams.audio[0].codec_context.sample_rate == 48000
+    assert audio_packets(m4a) == audio_packets(workdir / "video_360p.mp4")
+    segments, init = parse_media_playlist(workdir / "hls" / "360p" / "index.m3u8")
+    assert init == "init.mp4" and len(segments) == 1 and segments[0][1] == pytest.approx(4.0, abs=0.1)
+    assert (workdir / "hls" / "master.m3u8").exists() and not list(tmp_path.glob("*/.staging-*"))
