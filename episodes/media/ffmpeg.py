@@ -60,6 +60,9 @@ TRUE_PEAK_FILTER_SIZE = 32
 # A meter's output only carries progress to a null muxer: one frame in this many is enough, and every frame
 # that crosses a thread costs (ffmpeg hands frames between its threads through queues).
 METER_OUTPUT_EVERY = 64
+# Waveform PCM: a short resampling filter (a display needs no steep anti-aliasing; within 1 step of 8-bit
+# peaks of the default 32) and 1 s frames, so that PCM crosses ffmpeg's threads and the pipe 8000× less often.
+WAVEFORM_FILTER_SIZE = 8
 # BT.2100 PQ/HLG → BT.709 SDR: linearise, tone-map in float RGB (Hable keeps highlights), re-encode to
 # BT.709 limited range (the zscale+tonemap recipe from the ffmpeg filter documentation).
 TONEMAP_CHAIN: tuple[tuple[str, dict[str, str | int]], ...] = (
@@ -250,8 +253,10 @@ def _audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: b
 
 
 def _waveform_output(stream: Stream, sample_rate: int) -> Stream:
-    """Mono 16-bit PCM on stdout for the waveform builder."""
-    mono = stream.filter("aformat", sample_fmts="s16", sample_rates=sample_rate, channel_layouts="mono")
+    """Mono 16-bit PCM on stdout for the waveform builder, in 1 s frames (the last one not padded)."""
+    mono = stream.filter(
+        "aresample", sample_rate, filter_size=WAVEFORM_FILTER_SIZE, ochl="mono", osf="s16"
+    ).filter("asetnsamples", n=sample_rate, p=0)
     return ffmpeg_lib.output(mono, "pipe:1", format="s16le", **{"c:a": "pcm_s16le"})
 
 
