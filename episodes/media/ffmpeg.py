@@ -282,9 +282,10 @@ def audio_encode_argv(
 ) -> list[str]:
     """One decode, one process: normalise once, split to MP3/AAC/Opus (+ mono PCM for the waveform)."""
     source = untrusted_input(plan.source, plan.demuxer)
-    branches = _fan_out(
-        _normalised_audio(source, plan, gain_db), len(plan.audio) + (1 if waveform_rate else 0), audio=True
-    )
+    # alimiter works in double precision: back to planar float once, before the split, rather than once per
+    # output (libmp3lame and aac take planar float as it is; ~0.4 s less filter-thread CPU per 10 min).
+    normalised = _normalised_audio(source, plan, gain_db).filter("aformat", sample_fmts="fltp")
+    branches = _fan_out(normalised, len(plan.audio) + (1 if waveform_rate else 0), audio=True)
     outputs = [
         _audio_output(branch, enc, outdir, chapters=chapters_file is not None)
         for enc, branch in zip(plan.audio, branches, strict=False)

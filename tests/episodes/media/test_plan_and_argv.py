@@ -257,6 +257,7 @@ def test_audio_encode_argv_one_process_all_outputs_normalised() -> None:
         "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
         "volume=4.25dB",
         "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
+        "aformat=sample_fmts=fltp",  # the limiter's double precision converted once, not once per output
         "asplit=4",
     ]
     assert lineage(nodes, "asplit=4") == normalise
