@@ -204,15 +204,11 @@ def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_P
     """
     source = untrusted_input(plan.source, plan.demuxer)
     channels, rate = plan.audio_channels, plan.audio_rate
-    # Interleaved float here, planar in the other graph: ffmpeg-python would merge two identical filters on
-    # one input into one node, and so the two graphs into one. Float before the attenuation: an s16 upload
-    # would otherwise be attenuated in s16.
-    peak = source["a:0"].filter(
-        "aformat", sample_fmts="flt", sample_rates=rate, channel_layouts="mono" if channels == 1 else "stereo"
-    )
-    peak = peak.filter("volume", f"{-TRUE_PEAK_HEADROOM_DB}dB").filter(
-        "aresample", 4 * rate, filter_size=TRUE_PEAK_FILTER_SIZE
-    )
+    # The attenuation comes first (it is linear, so before or after the downmix is all one), in float even
+    # for an s16 upload; it also keeps this graph's first filter apart from the other graph's, which
+    # ffmpeg-python would otherwise merge into one node, and so the two graphs into one.
+    peak = source["a:0"].filter("volume", f"{-TRUE_PEAK_HEADROOM_DB}dB", precision="float")
+    peak = audio_prechain(peak, channels, rate).filter("aresample", 4 * rate, filter_size=TRUE_PEAK_FILTER_SIZE)
     peak = peak.filter("aformat", sample_fmts="s16").filter(f"volumedetect@{TRUE_PEAK_METER}")
     programme, copy = _fan_out(audio_prechain(source["a:0"], channels, rate), 2, audio=True)
     programme = programme.filter(f"ebur128@{PROGRAMME_METER}", framelog="quiet")

@@ -493,8 +493,8 @@ def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
     # BS.1770-4 Annex 2: 12.04 dB of headroom, 4× oversampling, the largest magnitude.
     assert lineage(nodes, "volumedetect@truepeak") == [
         "0:a:0",
-        "aformat=channel_layouts=stereo:sample_fmts=flt:sample_rates=44100",
-        "volume=-12.04dB",
+        "volume=-12.04dB:precision=float",
+        "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
         "aresample=176400:filter_size=32",
         "aformat=sample_fmts=s16",
         "volumedetect@truepeak",
