@@ -5,8 +5,9 @@ Usage::
     uv run python bench/bench_audio.py               # 60-minute speech-like source
     uv run python bench/bench_audio.py --minutes 5   # quick run
 
-Prints wall time, speed (× realtime), the ratio against baselines measured in the same run, and the peak
-RSS of the ffmpeg children of each phase (each phase runs in its own forked process).
+Prints wall time, speed (× realtime), the ratio against baselines measured in the same run, our time per
+stage, and peak RSS: of the ffmpeg children of each phase, and of our worker process itself (each phase runs
+in its own forked process).
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ def make_source(path: Path, seconds: float, exe: str) -> None:
 def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:
     started = time.perf_counter()
     fn()
-    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+    elapsed = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    queue.put((elapsed, children, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
-def measure(fn: Callable[[], None]) -> tuple[float, int]:
-    """Run fn in a forked process; return (wall seconds, peak child RSS in KiB)."""
+def measure(fn: Callable[[], None]) -> tuple[float, int, int]:
+    """Run fn in a forked process; return (wall seconds, peak child RSS, peak RSS of the process, KiB)."""
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_phase, args=(fn, queue))
@@ -92,8 +95,17 @@ def main() -> None:
         print(f"plan: {[a.kind for a in p.audio]}")
 
         def ours() -> None:
-            result = process_audio(source, root / "ours", TagMeta(title="Bench"), config)
+            marks: list[tuple[str, float]] = []
+
+            def stage(name: str, _percent: float) -> None:
+                if not marks or marks[-1][0] != name:
+                    marks.append((name, time.perf_counter()))
+
+            result = process_audio(source, root / "ours", TagMeta(title="Bench"), config, stage)
+            marks.append(("end", time.perf_counter()))
+            spans = ", ".join(f"{a} {t1 - t0:.1f} s" for (a, t0), (_, t1) in zip(marks, marks[1:], strict=False))
             print(f"  ours: loudness in {result.loudness}, gain {result.gain_db:+.2f} dB", flush=True)
+            print(f"  ours by stage: {spans}", flush=True)
 
         def bare(single: bool) -> Callable[[], None]:
             def run() -> None:
@@ -104,9 +116,9 @@ def main() -> None:
 
             return run
 
-        three_s, three_rss = measure(bare(single=False))
-        single_s, single_rss = measure(bare(single=True))
-        ours_s, ours_rss = measure(ours)
+        three_s, three_rss, _ = measure(bare(single=False))
+        single_s, single_rss, _ = measure(bare(single=True))
+        ours_s, ours_rss, worker_rss = measure(ours)
 
     def line(label: str, wall: float, rss_kib: int) -> None:
         print(f"{label:<52}{wall:7.1f} s  peak RSS {rss_kib / 1024:6.1f} MiB")
@@ -114,6 +126,7 @@ def main() -> None:
     line("baseline A, three bare commands (one per encode):", three_s, three_rss)
     line("baseline B, one bare command, three outputs:", single_s, single_rss)
     line("ours (probe+analysis+encode+tags+waveform):", ours_s, ours_rss)
+    print(f"peak RSS of our worker process itself (Python, forked from the bench): {worker_rss / 1024:.1f} MiB")
     print(f"speed: {seconds / ours_s:.1f}× realtime (target ≥ 40×)")
     print(f"ratio ours / baseline A: {ours_s / three_s:.2f}, ours / baseline B: {ours_s / single_s:.2f}")
     print("(target ≤ 1.15)")

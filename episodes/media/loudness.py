@@ -3,22 +3,28 @@
 Usage::
 
     lines = runner.run(ffmpeg.analysis_argv(plan, exe), ...).stderr_lines
-    measured, curve = parse_analysis(lines, ffmpeg.LIMITER_PROBE_GAINS)
-    gain_db = solve_gain(measured, curve, target_lufs=-16.0)     # e.g. +7.9 (+7.1, +0.8 limiter loss)
+    measured, curve = parse_analysis(lines, ffmpeg.LIMITER_PROBE_GAINS)   # meters found by instance name
+    gain_db = solve_gain(measured, curve, target_lufs=-16.0, ceiling_db=-3.0)   # e.g. +7.9 (+7.1, +0.8 loss)
 
-The analysis pass also measures, on a cheap mono 16 kHz copy, how much loudness the limiter removes at a
-few candidate gains (``curve``); the gain is then solved so that the limited result lands on the target.
+The analysis pass measures I and LRA with ebur128, the true peak with volumedetect on a 4× oversampled
+copy (see ffmpeg.TRUE_PEAK_HEADROOM_DB), and, on a cheap mono 16 kHz copy, how much loudness the limiter
+removes at a few candidate gains (``curve``); the gain is then solved so that the limited result lands on
+the target.
+Below the gain at which the true peak reaches the limiter's ceiling the limiter cannot act, so the loss
+there is exactly zero whatever the sampled curve says.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-_INSTANCE = re.compile(r"\[Parsed_ebur128_(\d+) @")
+# "[Parsed_ebur128_3 @ 0x…] Summary:" for an unnamed instance, "[ebur128@programme @ 0x…]" for a named one.
+_INSTANCE = re.compile(r"\[((?:Parsed_)?ebur128(?:@[\w-]+|_\d+)) @")
 _VALUE = re.compile(r"^\s*(I|LRA|Peak):\s+(-?inf|-?[\d.]+)\s+(LUFS|LU|dBFS)")
+_MAX_VOLUME = re.compile(r"max_volume:\s+(-?inf|-?[\d.]+) dB")
 # Below this the programme is effectively silence: do not pump noise up by +60 dB.
 SILENCE_LUFS = -60.0
 
@@ -38,43 +44,69 @@ class Loudness:
         return target_lufs - self.integrated_lufs
 
 
-def _summaries(lines: Iterable[str]) -> list[dict[str, float]]:
-    """Every "Summary:" block, ordered by filter instance (= order in the filter graph)."""
-    blocks: list[tuple[int, dict[str, float]]] = []
+def _summaries(lines: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Every "Summary:" block by ebur128 instance name ("ebur128@programme", "Parsed_ebur128_1"), in log order."""
+    blocks: dict[str, dict[str, float]] = {}
     current: dict[str, float] | None = None
     for line in lines:
         if "Summary:" in line:
             match = _INSTANCE.search(line)
-            current = {}
-            blocks.append((int(match.group(1)) if match else len(blocks), current))
+            current = blocks.setdefault(match.group(1) if match else f"#{len(blocks)}", {})
             continue
         value = _VALUE.match(line) if current is not None else None
         if value and current is not None:
             number = value.group(2)
             current[value.group(1)] = float("-inf") if number.endswith("inf") else float(number)
-    return [values for _, values in sorted(blocks, key=lambda b: b[0])]
+    return blocks
 
 
 def parse_ebur128(lines: Iterable[str]) -> Loudness:
-    """Read the first ebur128 "Summary:" block (the one measuring the programme with peak=true)."""
-    blocks = _summaries(lines)
-    values = blocks[0] if blocks else {}
+    """Read the first ebur128 summary (a run with ``peak=true``, which adds the true peak)."""
+    values = next(iter(_summaries(lines).values()), {})
     missing = {"I", "LRA", "Peak"} - values.keys()
     if missing:
         raise ValueError(f"no ebur128 summary found (missing {sorted(missing)})")
     return Loudness(integrated_lufs=values["I"], true_peak_dbtp=values["Peak"], lra_lu=values["LRA"])
 
 
+def parse_true_peak(lines: Iterable[str], meter: str, headroom_db: float) -> float:
+    """The true peak (dBTP) from the named volumedetect: its "max_volume" plus the headroom taken before it."""
+    prefix = f"[volumedetect@{meter} @"
+    found = [m.group(1) for line in lines if prefix in line and (m := _MAX_VOLUME.search(line))]
+    if not found:
+        raise ValueError(f"no true peak found (volumedetect@{meter} printed no max_volume)")
+    # The last one: ffmpeg may also configure (and tear down, logging) an instance that sees no samples.
+    return float("-inf") if found[-1].endswith("inf") else float(found[-1]) + headroom_db
+
+
 def parse_analysis(
-    lines: Sequence[str], gains: Sequence[float]
+    lines: Sequence[str],
+    gains: Sequence[float],
+    *,
+    programme: str = "programme",
+    true_peak: tuple[str, float] = ("truepeak", 12.04),
+    reference: str = "reference",
+    candidate: Callable[[int], str] = "gain{}".format,
 ) -> tuple[Loudness, list[tuple[float, float]]]:
-    """Return the programme's loudness and [(gain, dB the limiter removes at that gain)]."""
-    measured = parse_ebur128(lines)
-    blocks = _summaries(lines)[1:]
-    if len(blocks) != len(gains) + 1:
+    """Return the programme's loudness and [(gain, dB the limiter removes at that gain)].
+
+    The meters are found by instance name: ebur128 ``programme`` (I and LRA), volumedetect ``true_peak``
+    (name, headroom dB), ebur128 ``reference`` (the unlimited copy) and ``candidate(i)`` after the limiter
+    at ``gains[i]``. The curve is empty when any of its meters is missing.
+    """
+    blocks = _summaries(lines)
+    values = blocks.get(f"ebur128@{programme}", {})
+    missing = {"I", "LRA"} - values.keys()
+    if missing:
+        raise ValueError(f"no ebur128 summary found (missing {sorted(missing)})")
+    peak = parse_true_peak(lines, *true_peak)
+    measured = Loudness(integrated_lufs=values["I"], true_peak_dbtp=peak, lra_lu=values["LRA"])
+    names = [reference, *(candidate(i) for i in range(len(gains)))]
+    found = [blocks.get(f"ebur128@{name}", {}).get("I") for name in names]
+    if any(value is None for value in found):
         return measured, []
-    reference = blocks[0]["I"]
-    curve = [(g, max(0.0, reference + g - b["I"])) for g, b in zip(gains, blocks[1:], strict=True)]
+    reference_i, *limited = (float(value) for value in found if value is not None)
+    curve = [(g, max(0.0, reference_i + g - i)) for g, i in zip(gains, limited, strict=True)]
     return measured, [(g, loss) for g, loss in curve if math.isfinite(loss)]
 
 
@@ -92,11 +124,25 @@ def _interpolate(curve: Sequence[tuple[float, float]], gain: float) -> float:
     return l1 + (l1 - l0) * (gain - g1) / (g1 - g0)
 
 
-def solve_gain(measured: Loudness, curve: Sequence[tuple[float, float]], target_lufs: float) -> float:
-    """Gain g with integrated + g − limiter_loss(g) = target (fixed point; the loss grows slower than g)."""
+def solve_gain(
+    measured: Loudness,
+    curve: Sequence[tuple[float, float]],
+    target_lufs: float,
+    ceiling_db: float | None = None,
+) -> float:
+    """Gain g with integrated + g − limiter_loss(g) = target (fixed point; the loss grows slower than g).
+
+    With the limiter's sample-peak ``ceiling_db``, gains that keep the true peak (≥ every sample peak) at or
+    under it lose nothing: the curve starts from zero loss there instead of the sampled measurements.
+    """
     base = measured.gain_to(target_lufs)
     if measured.integrated_lufs <= SILENCE_LUFS:
         return 0.0
+    if ceiling_db is not None and math.isfinite(measured.true_peak_dbtp):
+        free = ceiling_db - measured.true_peak_dbtp  # the largest gain the limiter cannot act on
+        if base <= free:
+            return base
+        curve = [(free, 0.0), *((g, loss) for g, loss in curve if g > free)]
     gain = base
     for _ in range(30):
         gain = base + _interpolate(curve, gain)

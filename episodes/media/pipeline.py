@@ -126,8 +126,16 @@ def _analyse(p: Plan, config: MediaConfig, stages: _Stages) -> tuple[Loudness | 
         return None, None
     stages("analyse", 0)
     result = _run(ffmpeg.analysis_argv(p, config.ffmpeg_exe()), config, p.duration, stages.runner("analyse"))
-    loudness, curve = parse_analysis(result.stderr_lines, ffmpeg.LIMITER_PROBE_GAINS)
-    return loudness, solve_gain(loudness, curve, p.target_lufs)
+    loudness, curve = parse_analysis(
+        result.stderr_lines,
+        ffmpeg.LIMITER_PROBE_GAINS,
+        programme=ffmpeg.PROGRAMME_METER,
+        true_peak=(ffmpeg.TRUE_PEAK_METER, ffmpeg.TRUE_PEAK_HEADROOM_DB),
+        reference=ffmpeg.REFERENCE_METER,
+        candidate=ffmpeg.candidate_meter,
+    )
+    ceiling = ffmpeg.limiter_ceiling_db(p.target_true_peak_db)
+    return loudness, solve_gain(loudness, curve, p.target_lufs, ceiling_db=ceiling)
 
 
 def _chapters(meta: TagMeta, source: ProbeResult) -> tuple[ChapterMark, ...]:

@@ -79,6 +79,38 @@ class Clips:
             "pcm_s16le",
         )
 
+    def loud_noise(self) -> Path:
+        """Loud full-band pink noise clipped at 0 dBFS in 16-bit: true peaks above full scale, a large cut.
+
+        (Pink, like programme material: white noise loses ~1.5 dB of its loudness to the encoders' lowpass.)
+        """
+        return self._make(
+            "loud-noise.wav", "-f", "lavfi", "-i", "anoisesrc=c=pink:a=1:d=8:r=48000:seed=3,volume=8dB", "-ac", "2"
+        )
+
+    def long_peaky(self, seconds: float = 150) -> Path:
+        """Like peaky() but long enough for the analysis to sample the limiter's loss on 2 s windows."""
+        burst = (
+            "aevalsrc=0.95*lt(mod(t\\,2)\\,0.002)*sin(2*PI*1000*t)*sin(PI*mod(t\\,2)/0.002)"
+            f":s=44100:d={seconds}"
+        )
+        speech = SPEECH.format(d=seconds).replace("a=0.08", "a=0.25")
+        return self._make(
+            "long-peaky.flac",
+            "-f",
+            "lavfi",
+            "-i",
+            speech,
+            "-f",
+            "lavfi",
+            "-i",
+            burst,
+            "-filter_complex",
+            "[0:a][1:a]amix=inputs=2:normalize=0",
+            "-ac",
+            "2",
+        )
+
     def narrowband(self) -> Path:
         return self._make(
             "narrow.wav",

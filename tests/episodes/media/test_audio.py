@@ -163,6 +163,21 @@ def test_peaks_are_limited_when_the_gain_is_large(tmp_path: Path, clips: Clips) 
         assert integrated == pytest.approx(-16.0, abs=1.0) and peak <= -1.0
 
 
+@pytest.mark.parametrize("clip", ["loud_noise", "long_peaky"])
+def test_loud_noise_and_long_peaky_programmes_land_on_target(tmp_path: Path, clips: Clips, clip: str) -> None:
+    # Loud: a cut of ~9 dB, true peaks over full scale (clipped 16-bit), the limiter idle. Long and peaky: the
+    # limiter works hard and its loss is measured on sampled 2 s windows only (the programme is over 120 s).
+    result = process_audio(getattr(clips, clip)(), tmp_path, TagMeta(), MediaConfig())
+    assert result.loudness is not None and result.gain_db is not None
+    if clip == "loud_noise":
+        assert result.gain_db < -5 and result.loudness.true_peak_dbtp > 0
+    else:
+        assert result.loudness.true_peak_dbtp + result.gain_db > 10
+    for out in result.outputs[:3]:
+        integrated, peak = ebur128(tmp_path / out.path)
+        assert integrated == pytest.approx(-16.0, abs=1.0) and peak <= -1.0
+
+
 def test_narrowband_mono_is_resampled_and_stays_mono(tmp_path: Path, clips: Clips) -> None:
     result = process_audio(clips.narrowband(), tmp_path, TagMeta(), MediaConfig())
     rates = {}

@@ -90,7 +90,7 @@ def input_options(argv: list[str]) -> list[tuple[str, dict[str, str]]]:
 def outputs(argv: list[str]) -> list[tuple[str, list[str]]]:
     """[(filename, its options)] for the outputs, in argv order (every output option takes a value)."""
     i = max(i for i, a in enumerate(argv) if a == "-i") + 2
-    if argv[i] == "-filter_complex":
+    while argv[i] == "-filter_complex":
         i += 2
     result, current = [], []
     while argv[i] != "-hide_banner":  # ffmpeg-python writes the global options after the outputs
@@ -108,11 +108,17 @@ def output(argv: list[str], filename: str) -> list[str]:
     return dict(outputs(argv))[filename]
 
 
+def graphs(argv: list[str]) -> list[str]:
+    """Every -filter_complex (ffmpeg runs each filter graph in its own thread)."""
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == "-filter_complex"]
+
+
 def graph(argv: list[str]) -> list[tuple[list[str], str, list[str]]]:
-    """The -filter_complex as [(input pads, filter, output pads)], one entry per chain (ffmpeg-python writes
-    one filter a chain and labels its pads [s0], [s1], …; the names are its business, the wiring is ours)."""
+    """The -filter_complex graphs as [(input pads, filter, output pads)], one entry per chain (ffmpeg-python
+    writes one filter a chain and labels its pads [s0], [s1], …; the names are its business, the wiring is
+    ours)."""
     nodes = []
-    for chain in flag(argv, "-filter_complex").split(";"):
+    for chain in ";".join(graphs(argv)).split(";"):
         match = re.fullmatch(r"((?:\[[^\]]+\])*)(.*?)((?:\[[^\]]+\])*)", chain)
         assert match, chain
         pads_in, pads_out = (re.findall(r"\[([^\]]+)\]", match.group(n)) for n in (1, 3))
@@ -252,6 +258,7 @@ def test_audio_encode_argv_one_process_all_outputs_normalised() -> None:
         "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
         "volume=4.25dB",
         "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
+        "aformat=sample_fmts=fltp",  # the limiter's double precision converted once, not once per output
         "asplit=4",
     ]
     assert lineage(nodes, "asplit=4") == normalise
@@ -260,7 +267,11 @@ def test_audio_encode_argv_one_process_all_outputs_normalised() -> None:
     assert [flag(output(argv, f), "-c:a") for f in files] == ["libmp3lame", "aac", "libopus", "pcm_s16le"]
     assert all([nodes[i][1] for i in mapped(argv, nodes, f)] == ["asplit=4"] for f in files[:3])
     (wave,) = mapped(argv, nodes, "pipe:1")
-    assert lineage(nodes, wave) == [*normalise, "aformat=channel_layouts=mono:sample_fmts=s16:sample_rates=8000"]
+    assert lineage(nodes, wave) == [
+        *normalise,
+        "aresample=8000:filter_size=8:ochl=mono:osf=s16",
+        "asetnsamples=n=8000:p=0",  # 1 s frames, the last one not padded with silence
+    ]
     assert flag(output(argv, "pipe:1"), "-f") == "s16le"
     mp3, m4a = output(argv, "/w/audio.mp3"), output(argv, "/w/audio.m4a")
     assert (flag(mp3, "-f"), flag(mp3, "-write_xing"), flag(mp3, "-b:a")) == ("mp3", "1", "128000")
@@ -517,46 +528,103 @@ def test_config_from_settings() -> None:
     assert MediaConfig().ffmpeg_exe().endswith(("ffmpeg", "v9.0.2"))
 
 
-def test_limiter_loss_curve_is_parsed_in_graph_order_and_solved() -> None:
-    def summary(n: int, integrated: float, peak: float | None = None) -> list[str]:
-        lines = [f"[Parsed_ebur128_{n} @ 0x1] Summary:", f"    I:  {integrated} LUFS", "    LRA:  3.0 LU"]
-        return lines + ([f"    Peak:  {peak} dBFS"] if peak is not None else [])
+def test_limiter_loss_curve_is_parsed_by_meter_name_and_solved() -> None:
+    def summary(name: str, integrated: float) -> list[str]:
+        return [f"[ebur128@{name} @ 0x1] Summary:", f"    I:  {integrated} LUFS", "    LRA:  3.0 LU"]
 
-    # ffmpeg prints the summaries in reverse order on teardown; instance numbers give the graph order.
-    log = summary(9, -18.5) + summary(6, -20.5) + summary(3, -30.0) + summary(1, -30.2, peak=-2.0)
+    # Two graphs tear down in either order, with the progress line glued in front: names, not positions.
+    log = summary("gain1", -18.5) + summary("reference", -30.0) + summary("gain0", -20.5)
+    log = ["size=N/A time=00:00:30.00 bitrate=N/A speed= 200x    " + log[0], *log[1:]]
+    log += ["[volumedetect@truepeak @ 0x2] n_samples: 10584000", "[volumedetect@truepeak @ 0x2] max_volume: -14.0 dB"]
+    log += summary("programme", -30.2)
     measured, curve = parse_analysis(log, gains=(10.0, 14.0))
-    assert measured.integrated_lufs == -30.2 and measured.true_peak_dbtp == -2.0
+    # The true peak is volumedetect's maximum plus the 12.04 dB taken off before it.
+    assert (measured.integrated_lufs, measured.true_peak_dbtp, measured.lra_lu) == (-30.2, pytest.approx(-1.96), 3.0)
     assert curve == [(10.0, 0.5), (14.0, 2.5)]
     gain = solve_gain(measured, curve, target_lufs=-16.0)
     # The result lands on target: -30 + g − loss(g) = −16 with the loss interpolated/extrapolated.
     loss = 2.5 + (2.5 - 0.5) * (gain - 14.0) / 4.0
     assert -30.2 + gain - loss == pytest.approx(-16.0, abs=0.01)
+    assert parse_analysis(log, gains=(10.0, 14.0, 18.0))[1] == []  # a missing candidate: no curve
+    with pytest.raises(ValueError, match="no true peak"):
+        parse_analysis([line for line in log if "volumedetect" not in line], gains=(10.0, 14.0))
+    with pytest.raises(ValueError, match="no ebur128 summary"):
+        parse_analysis(log[:-3], gains=(10.0, 14.0))
+
+
+def test_no_limiter_loss_below_the_gain_that_brings_the_true_peak_to_the_ceiling() -> None:
+    # The sampled curve says 0.6 dB at +18 and nothing at +12; a straight line between them would claim
+    # 0.35 dB at +15.2, where the true peak (-18.7 + 15.2 = -3.5 dBTP) stays under the -3 dBFS ceiling.
+    curve = [(12.0, 0.0), (18.0, 0.6), (24.0, 4.2)]
+    quiet = Loudness(-31.2, -18.7, 3.0)
+    assert solve_gain(quiet, curve, target_lufs=-16.0, ceiling_db=-3.0) == pytest.approx(15.2)
+    assert solve_gain(quiet, curve, target_lufs=-16.0) == pytest.approx(15.56, abs=0.01)
+    # Above that gain the loss grows from zero at the ceiling (15.7 dB of gain) to the next measurement.
+    peaky = Loudness(-31.2, -17.0, 3.0)  # free up to +14 dB
+    gain = solve_gain(peaky, curve, target_lufs=-16.0, ceiling_db=-3.0)
+    assert -31.2 + gain - 0.6 * (gain - 14.0) / 4.0 == pytest.approx(-16.0, abs=0.01)
+    # A noise floor in the sampled measurements below the ceiling gain is ignored.
+    noisy = [(0.0, 0.2), (6.0, 0.3), (12.0, 0.4), (18.0, 1.0)]
+    assert solve_gain(Loudness(-25.0, -20.0, 3.0), noisy, target_lufs=-16.0, ceiling_db=-3.0) == 9.0
 
 
 def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
     short = plan(audio_probe(2), CONFIG)
     argv = ffmpeg.analysis_argv(short, "ffmpeg", probe_gains=(0.0, 12.0))
+    # Two filter graphs, so two threads on one decode: the true peak, and the programme meter with the
+    # limiter's loss curve.
+    peak, programme = graphs(argv)
+    assert argv.count("-i") == 1 and peak.startswith("[0:a:0]") and programme.startswith("[0:a:0]")
+    assert "volumedetect@truepeak" in peak and "ebur128" not in peak and "volumedetect" not in programme
     nodes = graph(argv)
     filters = [f for _, f, _ in nodes]
-    assert not any(f.startswith("aselect") for f in filters)
-    assert sum(f.startswith("alimiter") for f in filters) == 2 and argv.count("null") == 4
-    assert [name for name, _ in outputs(argv)] == ["-"] * 4
-    # parse_analysis reads the ebur128 summaries in graph order: programme (with true peak), the 16 kHz
-    # reference, then one per candidate gain in order.
-    meters = [i for i, f in enumerate(filters) if f.startswith("ebur128")]
-    assert [filters[i] for i in meters] == ["ebur128=framelog=quiet:peak=true"] + ["ebur128=framelog=quiet"] * 3
-    producer = {pad: i for i, (_, _, outs) in enumerate(nodes) for pad in outs}
-    feeding = [filters[producer[nodes[i][0][0]]] for i in meters]
-    assert feeding[0] == "asplit=2" and feeding[1] == "asplit=3"
-    assert [filters[producer[nodes[producer[nodes[i][0][0]]][0][0]]] for i in meters[2:]] == [
-        "volume=0.00dB",
-        "volume=12.00dB",
+    assert not any(f.startswith("aselect=lt") for f in filters)  # 30 s: the curve uses every frame
+    # BS.1770-4 Annex 2: 12.04 dB of headroom, 4× oversampling, the largest magnitude.
+    assert lineage(nodes, "volumedetect@truepeak") == [
+        "0:a:0",
+        "volume=-12.04dB:precision=float",
+        "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
+        "aresample=176400:filter_size=32",
+        "aformat=sample_fmts=s16",
+        "volumedetect@truepeak",
     ]
+    assert lineage(nodes, "ebur128@programme=framelog=quiet") == [
+        "0:a:0",
+        "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
+        "asplit=2",
+        "ebur128@programme=framelog=quiet",
+    ]
+    # The meters are named, so parse_analysis finds each summary by name (reference, then one per gain).
+    for meter, gain in (("gain0", "0.00"), ("gain1", "12.00")):
+        assert lineage(nodes, f"ebur128@{meter}=framelog=quiet")[2:] == [
+            "asplit=2",
+            "aformat=channel_layouts=mono:sample_fmts=fltp:sample_rates=16000",
+            "asplit=3",
+            f"volume={gain}dB",
+            "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
+            f"ebur128@{meter}=framelog=quiet",
+        ]
+    assert lineage(nodes, "ebur128@reference=framelog=quiet")[-2:] == ["asplit=3", "ebur128@reference=framelog=quiet"]
+    # Null outputs fed one frame in 64: the meters' pass-through only carries progress.
+    assert [name for name, _ in outputs(argv)] == ["-"] * 3 and argv.count("null") == 3
+    producer = {pad: i for i, (_, _, outs) in enumerate(nodes) for pad in outs}
+    feeds = [lineage(nodes, producer[flag(options, "-map").strip("[]")]) for _, options in outputs(argv)]
+    assert [f[-1] for f in feeds] == ["aselect=not(mod(n\\,64))"] * 3
+    assert [f[-2] for f in feeds] == ["volumedetect@truepeak", "ebur128@programme=framelog=quiet", "amix=inputs=3"]
     from dataclasses import replace
 
-    hour = ffmpeg.analysis_argv(replace(short, duration=3600.0), "ffmpeg")
-    # ffmpeg-python escapes the expression's commas for the graph parser instead of quoting it.
-    assert "aselect=lt(mod(t\\,10)\\,2)" in [f for _, f, _ in graph(hour)]
+    # Long programmes: the curve is measured on 2 s windows, about 45 of them (one every 80 s in an hour),
+    # never more often than one every 10 s; ffmpeg-python escapes the commas for the graph parser.
+    windows = {
+        minutes: next(f for f in (f for _, f, _ in graph(ffmpeg.analysis_argv(replace(short, duration=minutes * 60.0),
+            "ffmpeg"))) if f.startswith("aselect=lt"))
+        for minutes in (5, 10, 60)
+    }  # fmt: skip
+    assert windows == {
+        5: "aselect=lt(mod(t\\,10)\\,2)",
+        10: "aselect=lt(mod(t\\,13)\\,2)",
+        60: "aselect=lt(mod(t\\,80)\\,2)",
+    }
 
 
 def test_storyboard_vtt_cues_walk_the_sprite() -> None:
