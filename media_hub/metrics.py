@@ -124,7 +124,9 @@ class StackCollector(Collector):
             video=Sum("downloads", filter=Q(video__isnull=False)),
         )
         counter = CounterMetricFamily(
-            "media_hub_downloads", "Downloads counted (IAB-style: one per listener and item per rolling 24 h).", labels=["kind"]
+            "media_hub_downloads",
+            "Downloads counted (IAB-style: one per listener and item per rolling 24 h).",
+            labels=["kind"],
         )
         for kind in ("episode", "video"):
             counter.add_metric([kind], row[kind] or 0)
