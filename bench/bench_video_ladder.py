@@ -8,9 +8,9 @@ Usage::
 Baseline: for each rung, one ffmpeg from the source (fps/scale + the same x264 and AAC options, +faststart),
 then HLS remuxed from each MP4 with -c copy. Its x264 keeps the default thread count (1.5 per CPU): with one
 encoder per process that is its best layout (the 1080p rung alone with 2 threads took as long or longer).
-Ours: ``process_video`` end to end, which also does the probe, the loudness analysis, normalised audio, poster,
-thumbnail, storyboard, M4A/MP3 and waveform. Each phase runs in its own forked process so its ffmpeg
-children's peak RSS can be reported.
+Ours: ``process_video`` end to end from the same probe result (as a processing job calls it), which also does
+the loudness analysis, normalised audio, poster, thumbnail, storyboard, M4A/MP3 and waveform. Each phase runs
+in its own forked process so its ffmpeg children's peak RSS can be reported.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def main() -> None:
         make_source(source, args.seconds, exe)
         took = time.perf_counter() - t0
         print(f"source: {args.seconds:g} s 1920x1080 30 fps H.264 + AAC, generated in {took:.1f} s")
-        p = plan(probe(source, config), config)
+        info = probe(source, config)
+        p = plan(info, config)
         rungs = [f"{r.name} {r.width}x{r.height}@{float(r.fps):g}" for r in p.rungs]
         print(f"ladder: {rungs}, preset {p.preset}")
 
@@ -111,7 +112,9 @@ def main() -> None:
                 subprocess.run(argv, check=True)
 
         def ours() -> None:
-            result = process_video(source, root / "ours", TagMeta(title="Bench"), config)
+            # The probe is shared, as in a processing job (the job probes, then calls process_video with it):
+            # neither side's time includes it.
+            result = process_video(source, root / "ours", TagMeta(title="Bench"), config, probed=info)
             print(f"  ours made: {sorted({o.kind for o in result.outputs})}", flush=True)
 
         base_s, base_rss = measure(baseline)
