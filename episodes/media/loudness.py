@@ -7,9 +7,8 @@ Usage::
     gain_db = solve_gain(measured, curve, target_lufs=-16.0, ceiling_db=-3.0)   # e.g. +7.9 (+7.1, +0.8 loss)
 
 The analysis pass measures I and LRA with ebur128, the true peak with volumedetect on a 4× oversampled
-copy (see ffmpeg.TRUE_PEAK_HEADROOM_DB), and, on a cheap mono 16 kHz copy, how much loudness the limiter
-removes at a few candidate gains (``curve``); the gain is then solved so that the limited result lands on
-the target.
+copy (see ffmpeg.TRUE_PEAK_HEADROOM_DB), and, on sampled windows, how much loudness the limiter removes at
+a few candidate gains (``curve``); the gain is then solved so that the limited result lands on the target.
 Below the gain at which the true peak reaches the limiter's ceiling the limiter cannot act, so the loss
 there is exactly zero whatever the sampled curve says.
 """

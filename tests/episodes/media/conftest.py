@@ -89,27 +89,14 @@ class Clips:
         )
 
     def long_peaky(self, seconds: float = 150) -> Path:
-        """Like peaky() but long enough for the analysis to sample the limiter's loss on 2 s windows."""
-        burst = (
-            "aevalsrc=0.95*lt(mod(t\\,2)\\,0.002)*sin(2*PI*1000*t)*sin(PI*mod(t\\,2)/0.002)"
-            f":s=44100:d={seconds}"
-        )
-        speech = SPEECH.format(d=seconds).replace("a=0.08", "a=0.25")
-        return self._make(
-            "long-peaky.flac",
-            "-f",
-            "lavfi",
-            "-i",
-            speech,
-            "-f",
-            "lavfi",
-            "-i",
-            burst,
-            "-filter_complex",
-            "[0:a][1:a]amix=inputs=2:normalize=0",
-            "-ac",
-            "2",
-        )
+        """Quiet speech, 8 dB quieter for 30 s of every 50, with a 14 dB louder 50 ms syllable every 3.7 s.
+
+        Long enough for the analysis to sample the limiter's loss on 2 s windows; quiet and peaky enough
+        for the limiter to take ~2 dB off at the ~+20 dB it needs.
+        """
+        shape = "volume='if(lt(mod(t,50),20),1,0.4)*if(lt(mod(t,3.7),0.05),5,1)':eval=frame"
+        speech = SPEECH.format(d=seconds).replace("a=0.08", "a=0.25") + "," + shape
+        return self._make("long-peaky.flac", "-f", "lavfi", "-i", speech, "-ac", "2")
 
     def narrowband(self) -> Path:
         return self._make(

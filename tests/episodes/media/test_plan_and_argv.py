@@ -596,9 +596,11 @@ def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
     ]
     # The meters are named, so parse_analysis finds each summary by name (reference, then one per gain).
     for meter, gain in (("gain0", "0.00"), ("gain1", "12.00")):
-        assert lineage(nodes, f"ebur128@{meter}=framelog=quiet")[2:] == [
+        # The limiter at each candidate gain sees the programme as the encode does (stereo, 44.1 kHz).
+        assert lineage(nodes, f"ebur128@{meter}=framelog=quiet") == [
+            "0:a:0",
+            "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
             "asplit=2",
-            "aformat=channel_layouts=mono:sample_fmts=fltp:sample_rates=16000",
             "asplit=3",
             f"volume={gain}dB",
             "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
@@ -613,7 +615,7 @@ def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
     assert [f[-2] for f in feeds] == ["volumedetect@truepeak", "ebur128@programme=framelog=quiet", "amix=inputs=3"]
     from dataclasses import replace
 
-    # Long programmes: the curve is measured on 2 s windows, about 45 of them (one every 80 s in an hour),
+    # Long programmes: the curve is measured on 2 s windows, about 30 of them (one every 2 min in an hour),
     # never more often than one every 10 s; ffmpeg-python escapes the commas for the graph parser.
     windows = {
         minutes: next(f for f in (f for _, f, _ in graph(ffmpeg.analysis_argv(replace(short, duration=minutes * 60.0),
@@ -622,8 +624,8 @@ def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
     }  # fmt: skip
     assert windows == {
         5: "aselect=lt(mod(t\\,10)\\,2)",
-        10: "aselect=lt(mod(t\\,13)\\,2)",
-        60: "aselect=lt(mod(t\\,80)\\,2)",
+        10: "aselect=lt(mod(t\\,20)\\,2)",
+        60: "aselect=lt(mod(t\\,120)\\,2)",
     }
 
 
