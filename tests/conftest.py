@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.utils import timezone
 
 REQUIRE_SERVICES = os.environ.get("MEDIA_HUB_REQUIRE_SERVICES") == "1"
@@ -343,3 +345,16 @@ def purge_queues() -> None:
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)
 
+
+
+@contextlib.contextmanager
+def wsgi_keeps_test_connection() -> Iterator[None]:
+    """Called through WSGI, Django closes the database connection (and the test's transaction) after each
+    request; Django's own test client suspends this the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)

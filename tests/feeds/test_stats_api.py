@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -21,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from media_hub.wsgi import application
+from tests.conftest import wsgi_keeps_test_connection
 from tests.feeds.factories import live_episode
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application).include(tag_regex="^stats$")
@@ -42,14 +41,8 @@ def staff_cookie(client: Client, show: Any) -> Iterator[str]:
     live_episode(show, 1)
     user = get_user_model().objects.create_user("stats", password="pw-123456789", is_staff=True)
     client.force_login(user)
-    # Called through WSGI, Django would close the test's connection (and its transaction) after each request.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
+    with wsgi_keeps_test_connection():
         yield f"sessionid={client.cookies['sessionid'].value}"
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -24,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from media_hub.wsgi import application
+from tests.conftest import wsgi_keeps_test_connection
 
 # This module fuzzes the episodes API (issue #5); other apps' routers get their own runs.
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application).include(
@@ -38,15 +37,8 @@ def seeded(media: dict[str, Any], tokens: dict[str, str]) -> Iterator[dict[str, 
 
     article, _ = article_upsert(external_id="cms-1", url="https://news.example.com/1")
     article_link_media(article=article, items=[media["live_ep"], media["live_vid"], media["draft_ep"]])
-    # Called through WSGI, Django would close the test's database connection (and its transaction) after each
-    # request; Django's own test client suspends this the same way.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
+    with wsgi_keeps_test_connection():
         yield tokens
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db
