@@ -217,6 +217,9 @@ class SeaweedFS:
             f"-s3.port={p['s3']}", f"-master.port={p['master']}", f"-volume.port={p['volume']}",
             f"-filer.port={p['filer']}", f"-admin.port={p['admin']}", "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]  # fmt: skip
+        # On a restart, S3 answers before the volume server has told the master about the volumes it holds; until
+        # then reading an old object fails with "volume N not found". Ready means both.
+        volumes = len(list((self.root / "data").rglob("*.dat")))
         with (self.root / "weed.log").open("ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -225,14 +228,30 @@ class SeaweedFS:
                 break
             try:
                 urllib.request.urlopen(self.endpoint_url, timeout=1)  # noqa: S310 - our loopback server
-                return
             except urllib.error.HTTPError:
-                return  # 403 without credentials: S3 is answering
+                pass  # 403 without credentials: S3 is answering
             except OSError:
                 time.sleep(0.1)
+                continue
+            if self.registered_volumes() >= volumes:
+                return
+            time.sleep(0.1)
         tail = (self.root / "weed.log").read_text(errors="replace")[-2000:]
         self.stop()
         raise RuntimeError(f"SeaweedFS did not start on {self.endpoint_url}:\n{tail}")
+
+    def registered_volumes(self) -> int:
+        """How many volumes the master knows of (its /vol/status topology)."""
+        import json
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.ports['master']}/vol/status"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our loopback server
+                topology = json.load(response)["Volumes"]["DataCenters"]
+        except (OSError, ValueError, KeyError):
+            return 0
+        return sum(len(node) for racks in topology.values() for nodes in racks.values() for node in nodes.values())
 
     def stop(self) -> None:
         import os
@@ -344,7 +363,6 @@ def purge_queues() -> None:
             # A queue that was never declared has nothing to purge.
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)
-
 
 
 @contextlib.contextmanager

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,78 +20,42 @@ from episodes.services import processing
 from episodes.services.content import video_create
 from episodes.services.uploads import media_source_create
 from tests.conftest import child_env, make_clip, purge_queues
+from tests.stack.procs import FfmpegGate, Workers, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def busy_video(tmp_path: Path) -> Path:
-    """Long enough (and large enough) that the encode is still running when we kill the worker."""
     return make_clip(
         tmp_path / "long.mp4",
-        "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30:d=12",
-        "-f", "lavfi", "-i", "sine=f=220:d=12:sample_rate=48000",
+        "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30:d=4",
+        "-f", "lavfi", "-i", "sine=f=220:d=4:sample_rate=48000",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
     )  # fmt: skip
 
 
-class Workers:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.log = open(os.environ.get("MEDIA_HUB_WORKER_LOG", os.devnull), "ab")  # noqa: SIM115
-
-    def start(self, name: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "media_hub", "worker", "--pool", "solo",
-                "--queues", "media,default", "--hostname", f"{name}@%h", "--loglevel", "INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ],  # fmt: skip
-            cwd=ROOT,
-            env=self.env,
-            start_new_session=True,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+@pytest.fixture
+def gate(tmp_path: Path) -> Iterator[FfmpegGate]:
+    """Holds video encodes, so the worker is surely mid-transcode when it is killed."""
+    with FfmpegGate(tmp_path / "gate") as held:
+        yield held
 
 
 @pytest.fixture
-def workers(settings: Any) -> Iterator[Workers]:
+def workers(settings: Any, tmp_path: Path, gate: FfmpegGate) -> Iterator[Workers]:
     purge_queues()
     settings.MEDIA_JOB_LEASE_SECONDS = 3
-    pool = Workers({**child_env(settings), "MEDIA_JOB_LEASE_SECONDS": "3"})
+    pool = Workers({**child_env(settings), "MEDIA_JOB_LEASE_SECONDS": "3"}, tmp_path)
     yield pool
+    gate.open()
     pool.stop_all()
 
 
-def wait_for(predicate: Any, timeout: float, what: Any) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what() if callable(what) else what}")
-
-
 def test_sigkilled_worker_mid_transcode_is_recovered_without_partial_or_duplicate_renditions(
-    show: Show, busy_video: Path, workers: Workers, media_storage: Path
+    show: Show, busy_video: Path, workers: Workers, gate: FfmpegGate, media_storage: Path
 ) -> None:
-    victim = workers.start("victim")
+    victim = workers.start("victim", env=gate.env)
     video = video_create(show=show, title="Довге пояснення", slug="dovhe")
     with busy_video.open("rb") as fh:
         source = media_source_create(owner=video, file=File(fh, name="long.mp4"), filename="long.mp4")
@@ -104,9 +65,10 @@ def test_sigkilled_worker_mid_transcode_is_recovered_without_partial_or_duplicat
         job.refresh_from_db()
         return job.state == ProcessingJob.State.RUNNING and job.stage in {"encoding", "packaging"}
 
-    wait_for(encoding, 90, "the worker to start encoding")
+    wait_for(encoding, 90, lambda: f"the worker to start encoding:\n{workers.log_tail('victim')}")
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
+    gate.open()
 
     # Killed mid-run: nothing visible, the job still looks leased until its lease runs out.
     assert not Rendition.objects.filter(video=video).exists()

