@@ -49,11 +49,12 @@ ITEM_NAMESPACES = {"itunes": ITUNES_NS, "content": CONTENT_NS, "podcast": PODCAS
 
 
 class ItemMemo(Protocol):
-    """Where serialised items are remembered: a dict, or feeds.rendering.ItemFragments (bounded, per process)."""
+    """Where serialised items are remembered: a dict, or feeds.items.ItemFragments (bounded, per process)."""
 
     def get(self, episode: FeedEpisode, /) -> bytes | None: ...
 
     def update(self, items: dict[FeedEpisode, bytes], /) -> None: ...
+
 
 # feeds.formatting.sanitize_show_notes with one reusable cleaner: nh3.clean() builds its sanitiser on every call,
 # half the cost of cleaning 2,000 items' notes. The same options; tests check both give the same HTML.
@@ -88,21 +89,27 @@ def build_feed(
     forget episodes missing from it), so pass all published episodes, or pass a ``PageInfo``. ``items`` is an
     optional memo of serialised items (see the module docstring); it never changes the bytes returned.
     """
-    fg = feed_generator()
-    fill_channel(fg, show, page)
-    head: bytes = fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True)
     memo: ItemMemo = {} if items is None else items  # a throwaway dict: every item built
     cached = [memo.get(episode) for episode in episodes]
     missing = [episode for episode, xml in zip(episodes, cached, strict=True) if xml is None]
-    built = dict(zip(missing, serialised_items(fg, missing), strict=True)) if missing else {}
+    built = dict(zip(missing, serialised_items(feed_generator(), missing), strict=True)) if missing else {}
     memo.update(built)
     items_xml = [built[episode] if xml is None else xml for episode, xml in zip(episodes, cached, strict=True)]
+    return assemble_feed(show, items_xml, page=page)
+
+
+def assemble_feed(show: FeedShow, items_xml: Sequence[bytes], *, page: PageInfo | None = None) -> bytes:
+    """The feed document of ``show`` with these serialised items (serialised_items' output), in order."""
+    fg = feed_generator()
+    fill_channel(fg, show, page)
+    head: bytes = fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True)
     end = head.rindex(b"</channel>")  # items close the channel, as in feedgen's own document
     return b"".join((head[:end], *items_xml, head[end:]))
 
 
 def serialised_items(fg: FeedGenerator, episodes: Sequence[FeedEpisode]) -> list[bytes]:
-    """Each episode as feedgen writes its <item> inside the channel of ``fg``'s document."""
+    """Each episode as feedgen writes its <item> inside a channel (``fg``: a feed_generator(), whose registered
+    extensions its entries get; its channel data plays no part)."""
     # Under an <rss> declaring the channel's prefixes, lxml resolves the entry's namespaces to them when the
     # item is attached (as when feedgen appends it to its channel); serialised alone, the item repeats those
     # declarations on its start tag — <item xmlns:…> — which the document already has, so they are cut.
@@ -194,5 +201,3 @@ def fill_channel(fg: FeedGenerator, show: FeedShow, page: PageInfo | None) -> No
     extras.hub_url = show.hub_url
     extras.page = page
     extras.complete = page is None
-
-

@@ -227,15 +227,16 @@ def page_count(live_count: int) -> int:
     return max(1, math.ceil(live_count / PAGE_SIZE))
 
 
-def feed_inputs(
+def feed_sources(
     *,
     show: Show,
     last_build_date: datetime | None = None,
     hub_url: str | None = None,
     page: int | None = None,
     live_count: int | None = None,
-) -> tuple[data.FeedShow, list[data.FeedEpisode], data.PageInfo | None]:
-    """Everything ``build_feed`` needs for ``show`` (all live episodes, or one page of them)."""
+) -> tuple[data.FeedShow, FeedRows, data.PageInfo | None, str]:
+    """The channel, the rows of its items (all live episodes, or one page of them), the page's RFC 5005 links and
+    the public base URL: what ``feed_inputs`` maps, and what feeds.items builds items from."""
     channel = feed_show(
         show_with_credits(show=show), last_build_date=last_build_date or timezone.now(), hub_url=hub_url
     )
@@ -246,6 +247,20 @@ def feed_inputs(
         total = live_count if live_count is not None else feed_episodes(show=show).count()
         info = page_info(slug=show.slug, page=page, pages=page_count(total))
         rows = feed_rows(show=show, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    public = absolute("")
+    return channel, rows, info, absolute("")
+
+
+def feed_inputs(
+    *,
+    show: Show,
+    last_build_date: datetime | None = None,
+    hub_url: str | None = None,
+    page: int | None = None,
+    live_count: int | None = None,
+) -> tuple[data.FeedShow, list[data.FeedEpisode], data.PageInfo | None]:
+    """Everything ``build_feed`` needs for ``show`` (all live episodes, or one page of them)."""
+    channel, rows, info, public = feed_sources(
+        show=show, last_build_date=last_build_date, hub_url=hub_url, page=page, live_count=live_count
+    )
     items = [item for item in (feed_episode(row, rows, public) for row in rows.episodes) if item is not None]
     return channel, items, info

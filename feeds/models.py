@@ -116,3 +116,27 @@ class WebSubPing(models.Model):
     @property
     def pending(self) -> bool:
         return self.changes > self.handled
+
+
+class FeedItem(models.Model):
+    """An episode's serialised feed <item>, shared by every web process (feeds.items).
+
+    ``key`` digests everything the item is made from (the episode's feed rows, the public base URL and the feed
+    code's own version): a stored item is used only while its key still matches, so it is never stale, and a
+    worker that has just started builds a 2,000-episode feed from these rows instead of 2,000 feedgen entries.
+    One row per episode (the latest build), deleted with the episode.
+    """
+
+    # No database constraint: a render that stores an item while another request deletes the episode must not
+    # fail; an orphan row is harmless (its key names content no live row has) and the ORM still cascades.
+    episode = models.OneToOneField(
+        Episode, primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    key = models.BinaryField(max_length=32)
+    xml = models.BinaryField(help_text="the <item> element as UTF-8 bytes; empty when the episode has no item")
+
+    class Meta:
+        verbose_name = "feed item (derived, rebuilt on demand)"
+
+    def __str__(self) -> str:
+        return f"episode {self.episode_id}: {len(self.xml)} bytes"

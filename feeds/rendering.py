@@ -5,8 +5,9 @@
 The key is the feed's fingerprint (feeds.selectors.feed_state): it changes when an episode goes live, is edited
 or re-processed, so a scheduled episode appears at its time with nothing run by hand.
 
-A rebuild after such a change reuses, from ``ITEM_FRAGMENTS``, the serialised <item> of every episode whose feed
-data did not change (feeds.builder's item memo): one new episode costs one feedgen entry, not 2,000.
+A rebuild after such a change reuses the serialised <item> of every episode whose feed data did not change
+(feeds.items: this process's memo, then the FeedItem table every process shares): one new episode costs one
+feedgen entry, not 2,000, and so does a worker's first render of the show.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import gc
 import gzip
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,9 +24,9 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
-from feeds.builder import build_feed
-from feeds.data import FeedEpisode
-from feeds.mapping import FeedUnavailable, feed_inputs
+from feeds.builder import assemble_feed
+from feeds.items import items_xml
+from feeds.mapping import FeedUnavailable, feed_sources
 from feeds.selectors import FeedState
 
 FORMAT_VERSION = 1
@@ -36,53 +36,6 @@ CACHE_SECONDS = 24 * 3600
 DECODED_MAX_ENTRIES = 8
 _decoded: dict[str, RenderedFeed] = {}
 _decoded_lock = threading.Lock()
-
-
-class ItemFragments:
-    """feeds.builder's item memo for a process: FeedEpisode → its <item> bytes, least recently used dropped first
-    once the items exceed ``max_bytes``. Thread-safe (gthread workers render concurrently)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[FeedEpisode, bytes] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, episode: FeedEpisode, /) -> bytes | None:
-        with self._lock:
-            xml = self._items.get(episode)
-            if xml is not None:
-                self._items.move_to_end(episode)
-            return xml
-
-    def __setitem__(self, episode: FeedEpisode, xml: bytes) -> None:
-        with self._lock:
-            old = self._items.pop(episode, None)
-            self._bytes += len(xml) - (len(old) if old is not None else 0)
-            self._items[episode] = xml
-            while self._bytes > self.max_bytes and self._items:
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped)
-
-    def update(self, items: dict[FeedEpisode, bytes], /) -> None:
-        for episode, xml in items.items():
-            self[episode] = xml
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
-
-# Serialised items kept per process (a 2,000-episode show's items are ~4.5 MB), bounded by a setting.
-ITEM_FRAGMENTS = ItemFragments(settings.FEED_ITEM_MEMO_MAX_BYTES)
 
 
 @dataclass(frozen=True)
@@ -116,12 +69,12 @@ def rendered_feed(state: FeedState, *, page: int | None = None) -> RenderedFeed:
         _remember(key, cached)
         return cached
     with _cyclic_gc_paused():
-        channel, items, info = feed_inputs(
+        channel, rows, info, public = feed_sources(
             show=state.show, last_build_date=state.last_modified, hub_url=settings.WEBSUB_HUB_URL or None,
             page=page, live_count=state.live_count,
         )  # fmt: skip
         try:
-            body = build_feed(channel, items, page=info, items=ITEM_FRAGMENTS)
+            body = assemble_feed(channel, items_xml(rows, public), page=info)
         except ValueError as exc:  # feedgen refuses some inputs the models allow: say so instead of a 500
             raise FeedUnavailable(str(exc)) from exc
     rendered = RenderedFeed(

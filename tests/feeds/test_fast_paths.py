@@ -14,8 +14,8 @@ from episodes.models import Rendition
 from feeds.builder import build_feed, feed_generator, fill_channel, fill_entry, show_notes_html
 from feeds.data import AlternateEnclosure, FeedEpisode, FeedShow, Integrity, Person, Soundbite, Transcript
 from feeds.formatting import sanitize_show_notes, xml_text
+from feeds.items import ItemFragments
 from feeds.mapping import RENDITION_COLUMNS, _rendition_url, artwork_url
-from feeds.rendering import ItemFragments
 from feeds.rss_extras import rfc2822_fast
 from tests.feeds.conftest import make_episode, make_show
 

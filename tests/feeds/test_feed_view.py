@@ -214,13 +214,13 @@ def test_built_once_then_served_from_cache(client: Client, show: Any, monkeypatc
     import feeds.rendering as rendering
 
     calls: list[int] = []
-    real = rendering.build_feed
+    real = rendering.assemble_feed
 
     def counting(*args: Any, **kwargs: Any) -> bytes:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rendering, "build_feed", counting)
+    monkeypatch.setattr(rendering, "assemble_feed", counting)
     for _ in range(5):
         assert client.get(URL).status_code == 200
     assert len(calls) == 1

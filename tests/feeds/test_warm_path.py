@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 import feeds.selectors as selectors
-from feeds.rendering import ItemFragments, feed_cache, rendered_feed
+from feeds.items import ItemFragments
+from feeds.rendering import feed_cache, rendered_feed
 from tests.feeds.factories import live_episode
 
 
@@ -68,13 +69,13 @@ def test_decoded_feed_obeys_a_cache_clear(show: Any, monkeypatch: pytest.MonkeyP
     builds: list[int] = []
     import feeds.rendering as rendering
 
-    real = rendering.build_feed
+    real = rendering.assemble_feed
 
     def counting(*args: Any, **kwargs: Any) -> bytes:
         builds.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rendering, "build_feed", counting)
+    monkeypatch.setattr(rendering, "assemble_feed", counting)
     feed_cache().clear()
     again = rendered_feed(state)
     assert builds == [1] and again is not first and again.body == first.body
@@ -83,11 +84,12 @@ def test_decoded_feed_obeys_a_cache_clear(show: Any, monkeypatch: pytest.MonkeyP
 @pytest.mark.django_db
 def test_a_rebuild_after_an_edit_builds_only_the_edited_item(show: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import feeds.builder as builder
+    import feeds.items as items
     from episodes.services.content import episode_update
 
     episodes = [live_episode(show, n) for n in range(1, 5)]
     memo = ItemFragments(1 << 20)
-    monkeypatch.setattr("feeds.rendering.ITEM_FRAGMENTS", memo)
+    monkeypatch.setattr("feeds.items.ITEM_FRAGMENTS", memo)
     built: list[int] = []
     real = builder.serialised_items
 
@@ -95,7 +97,7 @@ def test_a_rebuild_after_an_edit_builds_only_the_edited_item(show: Any, monkeypa
         built.append(len(episodes))
         return real(fg, episodes)
 
-    monkeypatch.setattr(builder, "serialised_items", counting)
+    monkeypatch.setattr(items, "serialised_items", counting)
     state = selectors.feed_state(slug=show.slug)
     assert state is not None
     first = rendered_feed(state)
