@@ -11,7 +11,6 @@ Usage::
 Each builder describes the run as an ffmpeg-python graph (one input node per file, filters, output nodes) and
 returns its ``.compile()``: ffmpeg-python places ``-filter_complex`` and the ``-map`` options and names the
 filter pads (``[s0]``, ``[s1]``, …); global options come after the outputs, where ffmpeg accepts them too.
-The analysis gives each independent chain its own ``-filter_complex``: ffmpeg runs one thread per graph.
 Every run over untrusted input forces the probed demuxer (``-f``) so ffmpeg never re-detects the format,
 and ``-protocol_whitelist file`` so nothing inside the file can make ffmpeg open another URL.
 Progress goes to stdout (``-progress pipe:1``), or to stderr (``pipe:2``) for the encodes whose stdout carries
@@ -21,7 +20,6 @@ raw PCM for the waveform.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,14 +50,6 @@ SAMPLED_WINDOWS = 30
 # The analysis meters' instance names ("ebur128@<name>"), which name their summaries in ffmpeg's log.
 PROGRAMME_METER = "programme"
 REFERENCE_METER = "reference"
-TRUE_PEAK_METER = "truepeak"
-# ITU-R BS.1770-4 Annex 2 true peak: attenuate 12.04 dB, oversample 4×, take the largest magnitude. The
-# attenuation is the Annex's own headroom for integer samples: volumedetect counts s16 samples, and its
-# "max_volume" + 12.04 dB is the true peak (s16 resolves a −50 dBTP peak within 0.2 dB). The interpolator is
-# swresample's default length, in float: it reads what ebur128=peak=true reads (its 192 kHz resampler in
-# double precision) within 0.1 dB, at about half the cost; a 16-tap one reads full-band noise 0.7 dB low.
-TRUE_PEAK_HEADROOM_DB = 12.04
-TRUE_PEAK_FILTER_SIZE = 32
 # A meter's output only carries progress to a null muxer: one frame in this many is enough, and every frame
 # that crosses a thread costs (ffmpeg hands frames between its threads through queues).
 METER_OUTPUT_EVERY = 64
@@ -85,8 +75,6 @@ def _compile(
     exe: str,
     loglevel: str = "error",
     progress: str = "pipe:1",
-    *,
-    separate_graphs: bool = False,
 ) -> list[str]:
     # -nostdin: never read the terminal; -y: outputs live in our own workdir; -progress with -nostats gives
     # machine-readable key=value progress for the runner: on stdout, or on stderr (pipe:2) when stdout
@@ -94,42 +82,7 @@ def _compile(
     run = ffmpeg_lib.merge_outputs(*outputs).global_args(
         "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-progress", progress
     )
-    argv = [str(arg) for arg in run.overwrite_output().compile(cmd=exe)]
-    return _separate_graphs(argv) if separate_graphs else argv
-
-
-_UNESCAPED_SEMICOLON = re.compile(r"(?<!\\);")
-_PAD_LABEL = re.compile(r"\[(s\d+)\]")
-
-
-def _separate_graphs(argv: list[str]) -> list[str]:
-    """Split ffmpeg-python's one -filter_complex into one per set of chains linked by pad labels."""
-    if "-filter_complex" not in argv:
-        return argv
-    at = argv.index("-filter_complex")
-    chains = _UNESCAPED_SEMICOLON.split(argv[at + 1])
-    # Union-find over chains: two chains sharing a pad label ([s3] written by one, read by the other) are
-    # one graph; input stream selectors ("[0:a:0]") link nothing, every graph reads its input itself.
-    root = list(range(len(chains)))
-
-    def find(i: int) -> int:
-        while root[i] != i:
-            root[i] = root[root[i]]
-            i = root[i]
-        return i
-
-    owner: dict[str, int] = {}
-    for i, chain in enumerate(chains):
-        for label in _PAD_LABEL.findall(chain):
-            if label in owner:
-                root[find(i)] = find(owner[label])
-            else:
-                owner[label] = i
-    groups: dict[int, list[str]] = {}
-    for i, chain in enumerate(chains):
-        groups.setdefault(find(i), []).append(chain)
-    graphs = [arg for group in groups.values() for arg in ("-filter_complex", ";".join(group))]
-    return [*argv[:at], *graphs, *argv[at + 2 :]]
+    return [str(arg) for arg in run.overwrite_output().compile(cmd=exe)]
 
 
 def untrusted_input(path: Path, demuxer: str) -> Stream:
@@ -199,36 +152,32 @@ def analysis_sampling(duration: float) -> str | None:
 
 
 def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_PROBE_GAINS) -> list[str]:
-    """Measure I/LRA (ebur128: ~10× faster than loudnorm), the true peak and the limiter's loss curve.
+    """Measure I, LRA and the sample peak of the programme, and the true peak and the limiter's loss curve.
 
-    Two filter graphs on one decode, so two threads: the true peak (the costliest meter), and the programme
-    meter with the loss curve. The curve is measured on sampled windows of the very stream the encode
-    limits (its channels, its rate): alimiter takes more off a mono 16 kHz copy (up to 1.3 dB more at
-    +24 dB on peaky speech), which left such programmes over 1 LU too loud.
+    ebur128 (~10× faster than loudnorm) meters the whole programme. The loss curve is measured on sampled windows
+    of the very stream the encode limits (its channels, its rate): alimiter takes more off a mono 16 kHz copy (up
+    to 1.3 dB more at +24 dB on peaky speech), which left such programmes over 1 LU too loud. The unlimited
+    reference meter of those windows also gives their true peak (BS.1770 Annex 2, ebur128's 4× oversampling);
+    for a long programme the peak used is the larger of that and the whole programme's sample peak (see
+    loudness.parse_analysis). One graph: the decode (one thread for MP3) is the critical path, and a second graph
+    only added hand-offs between threads (60 min of MP3: 4.9 s, against 6.2 s in two graphs and 8.8 s with a
+    4× oversampled copy of the whole programme).
     """
     source = untrusted_input(plan.source, plan.demuxer)
-    channels, rate = plan.audio_channels, plan.audio_rate
-    # The attenuation comes first (it is linear, so before or after the downmix is all one), in float even
-    # for an s16 upload; it also keeps this graph's first filter apart from the other graph's, which
-    # ffmpeg-python would otherwise merge into one node, and so the two graphs into one.
-    peak = source["a:0"].filter("volume", f"{-TRUE_PEAK_HEADROOM_DB}dB", precision="float")
-    peak = audio_prechain(peak, channels, rate).filter("aresample", 4 * rate, filter_size=TRUE_PEAK_FILTER_SIZE)
-    peak = peak.filter("aformat", sample_fmts="s16").filter(f"volumedetect@{TRUE_PEAK_METER}")
-    programme, copy = _fan_out(audio_prechain(source["a:0"], channels, rate), 2, audio=True)
-    programme = programme.filter(f"ebur128@{PROGRAMME_METER}", framelog="quiet")
+    programme, copy = _fan_out(audio_prechain(source["a:0"], plan.audio_channels, plan.audio_rate), 2, audio=True)
+    programme = programme.filter(f"ebur128@{PROGRAMME_METER}", framelog="quiet", peak="sample")
     sampling = analysis_sampling(plan.duration)
     if sampling is not None:
         copy = copy.filter("aselect", sampling)
     reference, *candidates = _fan_out(copy, len(probe_gains) + 1, audio=True)
-    meters = [reference.filter(f"ebur128@{REFERENCE_METER}", framelog="quiet")]
+    meters = [reference.filter(f"ebur128@{REFERENCE_METER}", framelog="quiet", peak="true")]
     for index, (branch, gain) in enumerate(zip(candidates, probe_gains, strict=True)):
         limited = loudness_chain(branch, gain, plan.target_true_peak_db)
         meters.append(limited.filter(f"ebur128@{candidate_meter(index)}", framelog="quiet"))
     # One output for the whole curve: the meters' pass-through mixed into one stream.
     curve = ffmpeg_lib.filter(meters, "amix", inputs=len(meters)) if len(meters) > 1 else meters[0]
-    outputs = [_meter_output(peak), _meter_output(programme), _meter_output(curve)]
-    # ebur128 and volumedetect log their summaries at info level.
-    return _compile(outputs, exe, loglevel="info", separate_graphs=True)
+    # ebur128 logs its summaries at info level.
+    return _compile([_meter_output(programme), _meter_output(curve)], exe, loglevel="info")
 
 
 def _audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: bool) -> Stream:

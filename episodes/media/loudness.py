@@ -6,9 +6,9 @@ Usage::
     measured, curve = parse_analysis(lines, ffmpeg.LIMITER_PROBE_GAINS)   # meters found by instance name
     gain_db = solve_gain(measured, curve, target_lufs=-16.0, ceiling_db=-3.0)   # e.g. +7.9 (+7.1, +0.8 loss)
 
-The analysis pass measures I and LRA with ebur128, the true peak with volumedetect on a 4× oversampled
-copy (see ffmpeg.TRUE_PEAK_HEADROOM_DB), and, on sampled windows, how much loudness the limiter removes at
-a few candidate gains (``curve``); the gain is then solved so that the limited result lands on the target.
+The analysis pass measures I, LRA and the sample peak with ebur128, and, on sampled windows, their true peak
+and how much loudness the limiter removes at a few candidate gains (``curve``); the gain is then solved so that
+the limited result lands on the target.
 Below the gain at which the true peak reaches the limiter's ceiling the limiter cannot act, so the loss
 there is exactly zero whatever the sampled curve says.
 """
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 # "[Parsed_ebur128_3 @ 0x…] Summary:" for an unnamed instance, "[ebur128@programme @ 0x…]" for a named one.
 _INSTANCE = re.compile(r"\[((?:Parsed_)?ebur128(?:@[\w-]+|_\d+)) @")
 _VALUE = re.compile(r"^\s*(I|LRA|Peak):\s+(-?inf|-?[\d.]+)\s+(LUFS|LU|dBFS)")
-_MAX_VOLUME = re.compile(r"max_volume:\s+(-?inf|-?[\d.]+) dB")
 # Below this the programme is effectively silence: do not pump noise up by +60 dB.
 SILENCE_LUFS = -60.0
 
@@ -68,37 +67,32 @@ def parse_ebur128(lines: Iterable[str]) -> Loudness:
     return Loudness(integrated_lufs=values["I"], true_peak_dbtp=values["Peak"], lra_lu=values["LRA"])
 
 
-def parse_true_peak(lines: Iterable[str], meter: str, headroom_db: float) -> float:
-    """The true peak (dBTP) from the named volumedetect: its "max_volume" plus the headroom taken before it."""
-    prefix = f"[volumedetect@{meter} @"
-    found = [m.group(1) for line in lines if prefix in line and (m := _MAX_VOLUME.search(line))]
-    if not found:
-        raise ValueError(f"no true peak found (volumedetect@{meter} printed no max_volume)")
-    # The last one: ffmpeg may also configure (and tear down, logging) an instance that sees no samples.
-    return float("-inf") if found[-1].endswith("inf") else float(found[-1]) + headroom_db
-
-
 def parse_analysis(
     lines: Sequence[str],
     gains: Sequence[float],
     *,
     programme: str = "programme",
-    true_peak: tuple[str, float] = ("truepeak", 12.04),
     reference: str = "reference",
     candidate: Callable[[int], str] = "gain{}".format,
 ) -> tuple[Loudness, list[tuple[float, float]]]:
     """Return the programme's loudness and [(gain, dB the limiter removes at that gain)].
 
-    The meters are found by instance name: ebur128 ``programme`` (I and LRA), volumedetect ``true_peak``
-    (name, headroom dB), ebur128 ``reference`` (the unlimited copy) and ``candidate(i)`` after the limiter
-    at ``gains[i]``. The curve is empty when any of its meters is missing.
+    The meters are ebur128 instances found by name: ``programme`` (I, LRA and, with ``peak=sample``, the sample
+    peak of the whole programme), ``reference`` (the unlimited copy of the windows the curve is measured on, with
+    ``peak=true``: their true peak) and ``candidate(i)`` after the limiter at ``gains[i]``. The true peak reported
+    is the larger of the two peaks: exact when the windows are the whole programme (a short one), otherwise never
+    below any sample of the programme nor any inter-sample peak of the windows. The curve is empty when any of
+    its meters is missing.
     """
     blocks = _summaries(lines)
     values = blocks.get(f"ebur128@{programme}", {})
-    missing = {"I", "LRA"} - values.keys()
+    missing = {"I", "LRA", "Peak"} - values.keys()
     if missing:
         raise ValueError(f"no ebur128 summary found (missing {sorted(missing)})")
-    peak = parse_true_peak(lines, *true_peak)
+    windows = blocks.get(f"ebur128@{reference}", {})
+    if "Peak" not in windows:
+        raise ValueError(f"no true peak found (ebur128@{reference} printed no peak)")
+    peak = max(values["Peak"], windows["Peak"])
     measured = Loudness(integrated_lufs=values["I"], true_peak_dbtp=peak, lra_lu=values["LRA"])
     names = [reference, *(candidate(i) for i in range(len(gains)))]
     found = [blocks.get(f"ebur128@{name}", {}).get("I") for name in names]

@@ -130,7 +130,6 @@ def _analyse(p: Plan, config: MediaConfig, stages: _Stages) -> tuple[Loudness | 
         result.stderr_lines,
         ffmpeg.LIMITER_PROBE_GAINS,
         programme=ffmpeg.PROGRAMME_METER,
-        true_peak=(ffmpeg.TRUE_PEAK_METER, ffmpeg.TRUE_PEAK_HEADROOM_DB),
         reference=ffmpeg.REFERENCE_METER,
         candidate=ffmpeg.candidate_meter,
     )

@@ -529,25 +529,31 @@ def test_config_from_settings() -> None:
 
 
 def test_limiter_loss_curve_is_parsed_by_meter_name_and_solved() -> None:
-    def summary(name: str, integrated: float) -> list[str]:
-        return [f"[ebur128@{name} @ 0x1] Summary:", f"    I:  {integrated} LUFS", "    LRA:  3.0 LU"]
+    def summary(name: str, integrated: float, peak: tuple[str, float] | None = None) -> list[str]:
+        lines = [f"[ebur128@{name} @ 0x1] Summary:", "", "  Integrated loudness:", f"    I:  {integrated} LUFS",
+                 "    Threshold: -40.0 LUFS", "", "  Loudness range:", "    LRA:  3.0 LU"]  # fmt: skip
+        if peak is not None:
+            lines += ["", f"  {peak[0]} peak:", f"    Peak:  {peak[1]} dBFS"]
+        return lines
 
-    # Two graphs tear down in either order, with the progress line glued in front: names, not positions.
-    log = summary("gain1", -18.5) + summary("reference", -30.0) + summary("gain0", -20.5)
+    # One graph tears down in any order, with the progress line glued in front: names, not positions.
+    log = summary("gain1", -18.5) + summary("reference", -30.0, ("True", -1.96)) + summary("gain0", -20.5)
     log = ["size=N/A time=00:00:30.00 bitrate=N/A speed= 200x    " + log[0], *log[1:]]
-    log += ["[volumedetect@truepeak @ 0x2] n_samples: 10584000", "[volumedetect@truepeak @ 0x2] max_volume: -14.0 dB"]
-    log += summary("programme", -30.2)
+    log += summary("programme", -30.2, ("Sample", -2.5))
     measured, curve = parse_analysis(log, gains=(10.0, 14.0))
-    # The true peak is volumedetect's maximum plus the 12.04 dB taken off before it.
-    assert (measured.integrated_lufs, measured.true_peak_dbtp, measured.lra_lu) == (-30.2, pytest.approx(-1.96), 3.0)
+    # The windows' true peak is above the programme's sample peak: it is the one reported.
+    assert (measured.integrated_lufs, measured.true_peak_dbtp, measured.lra_lu) == (-30.2, -1.96, 3.0)
     assert curve == [(10.0, 0.5), (14.0, 2.5)]
     gain = solve_gain(measured, curve, target_lufs=-16.0)
     # The result lands on target: -30 + g − loss(g) = −16 with the loss interpolated/extrapolated.
     loss = 2.5 + (2.5 - 0.5) * (gain - 14.0) / 4.0
     assert -30.2 + gain - loss == pytest.approx(-16.0, abs=0.01)
     assert parse_analysis(log, gains=(10.0, 14.0, 18.0))[1] == []  # a missing candidate: no curve
+    # A sample of the programme outside the windows is above their true peak: the sample peak is reported.
+    louder = [line.replace("-2.5 dBFS", "-0.5 dBFS") for line in log]
+    assert parse_analysis(louder, gains=(10.0, 14.0))[0].true_peak_dbtp == -0.5
     with pytest.raises(ValueError, match="no true peak"):
-        parse_analysis([line for line in log if "volumedetect" not in line], gains=(10.0, 14.0))
+        parse_analysis([line for line in log if "-1.96" not in line], gains=(10.0, 14.0))
     with pytest.raises(ValueError, match="no ebur128 summary"):
         parse_analysis(log[:-3], gains=(10.0, 14.0))
 
@@ -571,28 +577,17 @@ def test_no_limiter_loss_below_the_gain_that_brings_the_true_peak_to_the_ceiling
 def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
     short = plan(audio_probe(2), CONFIG)
     argv = ffmpeg.analysis_argv(short, "ffmpeg", probe_gains=(0.0, 12.0))
-    # Two filter graphs, so two threads on one decode: the true peak, and the programme meter with the
-    # limiter's loss curve.
-    peak, programme = graphs(argv)
-    assert argv.count("-i") == 1 and peak.startswith("[0:a:0]") and programme.startswith("[0:a:0]")
-    assert "volumedetect@truepeak" in peak and "ebur128" not in peak and "volumedetect" not in programme
+    # One filter graph on one decode: the programme meter and the limiter's loss curve.
+    [programme] = graphs(argv)
+    assert argv.count("-i") == 1 and programme.startswith("[0:a:0]")
     nodes = graph(argv)
     filters = [f for _, f, _ in nodes]
     assert not any(f.startswith("aselect=lt") for f in filters)  # 30 s: the curve uses every frame
-    # BS.1770-4 Annex 2: 12.04 dB of headroom, 4× oversampling, the largest magnitude.
-    assert lineage(nodes, "volumedetect@truepeak") == [
-        "0:a:0",
-        "volume=-12.04dB:precision=float",
-        "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
-        "aresample=176400:filter_size=32",
-        "aformat=sample_fmts=s16",
-        "volumedetect@truepeak",
-    ]
-    assert lineage(nodes, "ebur128@programme=framelog=quiet") == [
+    assert lineage(nodes, "ebur128@programme=framelog=quiet:peak=sample") == [
         "0:a:0",
         "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
         "asplit=2",
-        "ebur128@programme=framelog=quiet",
+        "ebur128@programme=framelog=quiet:peak=sample",
     ]
     # The meters are named, so parse_analysis finds each summary by name (reference, then one per gain).
     for meter, gain in (("gain0", "0.00"), ("gain1", "12.00")):
@@ -606,13 +601,17 @@ def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
             "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
             f"ebur128@{meter}=framelog=quiet",
         ]
-    assert lineage(nodes, "ebur128@reference=framelog=quiet")[-2:] == ["asplit=3", "ebur128@reference=framelog=quiet"]
+    # The unlimited reference also measures the true peak (BS.1770 Annex 2: ebur128 oversamples 4×).
+    assert lineage(nodes, "ebur128@reference=framelog=quiet:peak=true")[-2:] == [
+        "asplit=3",
+        "ebur128@reference=framelog=quiet:peak=true",
+    ]
     # Null outputs fed one frame in 64: the meters' pass-through only carries progress.
-    assert [name for name, _ in outputs(argv)] == ["-"] * 3 and argv.count("null") == 3
+    assert [name for name, _ in outputs(argv)] == ["-"] * 2 and argv.count("null") == 2
     producer = {pad: i for i, (_, _, outs) in enumerate(nodes) for pad in outs}
     feeds = [lineage(nodes, producer[flag(options, "-map").strip("[]")]) for _, options in outputs(argv)]
-    assert [f[-1] for f in feeds] == ["aselect=not(mod(n\\,64))"] * 3
-    assert [f[-2] for f in feeds] == ["volumedetect@truepeak", "ebur128@programme=framelog=quiet", "amix=inputs=3"]
+    assert [f[-1] for f in feeds] == ["aselect=not(mod(n\\,64))"] * 2
+    assert [f[-2] for f in feeds] == ["ebur128@programme=framelog=quiet:peak=sample", "amix=inputs=3"]
     from dataclasses import replace
 
     # Long programmes: the curve is measured on 2 s windows, about 30 of them (one every 2 min in an hour),
