@@ -248,7 +248,8 @@ def feed_changes_between(*, since: datetime, until: datetime) -> list[int]:
     show, a credit or a credited person was edited.
 
     Only episodes that have been live count as edited: scheduling one changes nothing a listener sees until its
-    time, when it "goes live". (Rendition, transcript and deletion changes are not seen here.)
+    time, when it "goes live". (Rendition, transcript and deletion changes are not seen here; feeds.websub compares
+    the feeds' fingerprints for those.)
     """
     window = {"updated_at__gt": since, "updated_at__lte": until}
     went_live = Q(status=Status.PUBLISHED, publish_at__gt=since, publish_at__lte=until)

@@ -6,7 +6,8 @@
     websub_publish(feed_url="https://media.example.com/feeds/ukraine-insights.xml")   # raises WebSubError
 
 Each show has one outbox row (feeds.models.WebSubPing). Publishing marks it and queues a ping at once; the scan
-marks shows whose feed changed in its time window (scheduled episodes reaching their time among them) and queues
+marks shows whose feed changed in its time window (scheduled episodes reaching their time among them) or whose
+feed's fingerprint is no longer the one announced last (media re-processed, transcripts, deletions), and queues
 every marked row that is due, which also resends pings that failed (with back-off) or whose message was lost. The
 ping task compares the feed's fingerprint with the last one announced, so a change reported twice (by publishing
 and then by the scan) is announced once.
@@ -120,13 +121,29 @@ def websub_scan(*, now: datetime | None = None) -> list[int]:
             name=CURSOR, defaults={"scanned_until": until - FIRST_LOOKBACK}
         )
         if cursor.scanned_until < until:
-            _request(feed_changes_between(since=cursor.scanned_until, until=until), now=moment, queued=False)
+            changed = set(feed_changes_between(since=cursor.scanned_until, until=until))
+            changed.update(_drifted(exclude=changed))
+            _request(sorted(changed), now=moment, queued=False)
             cursor.scanned_until = until
             cursor.save(update_fields=["scanned_until"])
         due = WebSubPing.objects.filter(changes__gt=F("handled"), due_at__lte=moment, attempts__lt=MAX_ATTEMPTS)
         show_ids = sorted(due.values_list("show_id", flat=True))
         WebSubPing.objects.filter(pk__in=show_ids).update(due_at=moment + LEASE)
     return show_ids
+
+
+def _drifted(*, exclude: set[int]) -> list[int]:
+    """Announced shows whose feed is no longer the one announced, for changes no timestamp window shows: media
+    re-processed, a transcript added, an episode or a credit deleted. One fingerprint query per announced show."""
+    announced = WebSubPing.objects.filter(changes=F("handled")).exclude(announced_fingerprint="")
+    drifted = []
+    for show_id, slug, fingerprint in announced.values_list("show_id", "show__slug", "announced_fingerprint"):
+        if show_id in exclude:
+            continue
+        state = feed_state(slug=slug)
+        if state is not None and state.fingerprint != fingerprint:
+            drifted.append(show_id)
+    return drifted
 
 
 def websub_announce(*, show_id: int) -> int | None:

@@ -247,3 +247,24 @@ def test_the_beat_task_sends_due_pings(hub: Hub, show: Any, settings: Any) -> No
     settings.WEBSUB_HUB_URL = hub.url
     assert websub_scan_task.apply().get() == [show.pk]
     assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [FEED]}]
+
+
+@pytest.mark.django_db
+def test_the_scan_sees_changes_no_timestamp_shows(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Re-processed media, a new transcript and a deleted episode change the feed without an edit to any row the
+    time window looks at: the scan compares the feed's fingerprint with the one announced."""
+    from tests.feeds.factories import add_rendition, add_transcript
+
+    first = published(show, 1, django_capture_on_commit_callbacks)
+    second = published(show, 2, django_capture_on_commit_callbacks)
+    WebSubCursor.objects.create(name="websub", scanned_until=timezone.now())
+    assert scan_and_send(caught_up()) == [] and len(hub.pings) == 2
+    add_rendition(first, "audio_mp3", run="run2", content=b"\xff\xfb" * 5000)
+    assert scan_and_send(caught_up()) == [show.pk] and len(hub.pings) == 3
+    add_transcript(first, "vtt")
+    assert scan_and_send(caught_up()) == [show.pk] and len(hub.pings) == 4
+    second.delete()
+    assert scan_and_send(caught_up()) == [show.pk] and len(hub.pings) == 5
+    assert scan_and_send(caught_up()) == [] and len(hub.pings) == 5
