@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from episodes.media import MediaConfig, TagMeta, probe, process_video  # noqa: E402
-from episodes.media import ffmpeg as builders  # noqa: E402
+from episodes.media import video_argv as builders  # noqa: E402
 from episodes.media.plan import Plan, plan  # noqa: E402
 
 SPEECH = "anoisesrc=c=pink:a=0.3:r=48000:seed=7:d={d},highpass=f=100,lowpass=f=5000,tremolo=f=3:d=0.7"

@@ -1,4 +1,5 @@
-"""Pure argv builders for every ffmpeg run of the pipeline; nothing here starts a process.
+"""Pure argv builders for the audio runs (analysis, encode) and what every run shares; nothing here starts a
+process. The video encode's builders are in episodes.media.video_argv.
 
 Usage::
 
@@ -28,9 +29,8 @@ from typing import Any
 # information, so mypy sees ``Any``; its graph nodes stay inside this module as ``Stream`` values.
 import ffmpeg as ffmpeg_lib
 
-from .plan import AudioEncode, Plan, VideoRung, aac_tracks
+from .plan import AudioEncode, Plan
 from .tags import ChapterMark
-from .tee import tee_target
 
 Stream = Any  # an ffmpeg-python stream (input selector or filter output pad) or output node
 
@@ -56,21 +56,11 @@ METER_OUTPUT_EVERY = 64
 # Waveform PCM: a short resampling filter (a display needs no steep anti-aliasing; within 1 step of 8-bit
 # peaks of the default 32) and 1 s frames, so that PCM crosses ffmpeg's threads and the pipe 8000× less often.
 WAVEFORM_FILTER_SIZE = 8
-# BT.2100 PQ/HLG → BT.709 SDR: linearise, tone-map in float RGB (Hable keeps highlights), re-encode to
-# BT.709 limited range (the zscale+tonemap recipe from the ffmpeg filter documentation).
-TONEMAP_CHAIN: tuple[tuple[str, dict[str, str | int]], ...] = (
-    ("zscale", {"t": "linear", "npl": 100}),
-    ("format", {"pix_fmts": "gbrpf32le"}),
-    ("zscale", {"p": "bt709"}),
-    ("tonemap", {"tonemap": "hable", "desat": 0}),
-    ("zscale", {"t": "bt709", "m": "bt709", "r": "tv"}),
-    ("format", {"pix_fmts": "yuv420p"}),
-)
 # The FFMETADATA chapters file is the second input of the audio encode (see _with_chapters_input).
 CHAPTERS_INPUT = 1
 
 
-def _compile(
+def compile_run(
     outputs: Sequence[Stream],
     exe: str,
     loglevel: str = "error",
@@ -90,7 +80,7 @@ def untrusted_input(path: Path, demuxer: str) -> Stream:
     return ffmpeg_lib.input(str(Path(path).resolve()), format=demuxer, protocol_whitelist="file")
 
 
-def _fan_out(stream: Stream, count: int, *, audio: bool) -> list[Stream]:
+def fan_out(stream: Stream, count: int, *, audio: bool) -> list[Stream]:
     """Split one decoded stream into ``count`` branches (ffmpeg-python writes ``split=<count>`` itself)."""
     if count == 1:
         return [stream]
@@ -118,7 +108,7 @@ def loudness_chain(stream: Stream, gain_db: float, true_peak_db: float) -> Strea
     )
 
 
-def _normalised_audio(source: Stream, plan: Plan, gain_db: float) -> Stream:
+def normalised_audio(source: Stream, plan: Plan, gain_db: float) -> Stream:
     return loudness_chain(
         audio_prechain(source["a:0"], plan.audio_channels, plan.audio_rate), gain_db, plan.target_true_peak_db
     )
@@ -164,12 +154,12 @@ def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_P
     4× oversampled copy of the whole programme).
     """
     source = untrusted_input(plan.source, plan.demuxer)
-    programme, copy = _fan_out(audio_prechain(source["a:0"], plan.audio_channels, plan.audio_rate), 2, audio=True)
+    programme, copy = fan_out(audio_prechain(source["a:0"], plan.audio_channels, plan.audio_rate), 2, audio=True)
     programme = programme.filter(f"ebur128@{PROGRAMME_METER}", framelog="quiet", peak="sample")
     sampling = analysis_sampling(plan.duration)
     if sampling is not None:
         copy = copy.filter("aselect", sampling)
-    reference, *candidates = _fan_out(copy, len(probe_gains) + 1, audio=True)
+    reference, *candidates = fan_out(copy, len(probe_gains) + 1, audio=True)
     meters = [reference.filter(f"ebur128@{REFERENCE_METER}", framelog="quiet", peak="true")]
     for index, (branch, gain) in enumerate(zip(candidates, probe_gains, strict=True)):
         limited = loudness_chain(branch, gain, plan.target_true_peak_db)
@@ -177,10 +167,10 @@ def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_P
     # One output for the whole curve: the meters' pass-through mixed into one stream.
     curve = ffmpeg_lib.filter(meters, "amix", inputs=len(meters)) if len(meters) > 1 else meters[0]
     # ebur128 logs its summaries at info level.
-    return _compile([_meter_output(programme), _meter_output(curve)], exe, loglevel="info")
+    return compile_run([_meter_output(programme), _meter_output(curve)], exe, loglevel="info")
 
 
-def _audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: bool) -> Stream:
+def audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: bool) -> Stream:
     options: dict[str, str | int] = {
         "c:a": enc.encoder,
         "b:a": enc.bitrate,
@@ -200,7 +190,7 @@ def _audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: b
     return ffmpeg_lib.output(stream, str(outdir / enc.filename), format=enc.muxer, **options)
 
 
-def _waveform_output(stream: Stream, sample_rate: int) -> Stream:
+def waveform_output(stream: Stream, sample_rate: int) -> Stream:
     """Mono 16-bit PCM on stdout for the waveform builder, in 1 s frames (the last one not padded)."""
     mono = stream.filter(
         "aresample", sample_rate, filter_size=WAVEFORM_FILTER_SIZE, ochl="mono", osf="s16"
@@ -232,200 +222,16 @@ def audio_encode_argv(
     source = untrusted_input(plan.source, plan.demuxer)
     # alimiter works in double precision: back to planar float once, before the split, rather than once per
     # output (libmp3lame and aac take planar float as it is; ~0.4 s less filter-thread CPU per 10 min).
-    normalised = _normalised_audio(source, plan, gain_db).filter("aformat", sample_fmts="fltp")
-    branches = _fan_out(normalised, len(plan.audio) + (1 if waveform_rate else 0), audio=True)
+    normalised = normalised_audio(source, plan, gain_db).filter("aformat", sample_fmts="fltp")
+    branches = fan_out(normalised, len(plan.audio) + (1 if waveform_rate else 0), audio=True)
     outputs = [
-        _audio_output(branch, enc, outdir, chapters=chapters_file is not None)
+        audio_output(branch, enc, outdir, chapters=chapters_file is not None)
         for enc, branch in zip(plan.audio, branches, strict=False)
     ]
     if waveform_rate:
-        outputs.append(_waveform_output(branches[-1], waveform_rate))
-    argv = _compile(outputs, exe, progress="pipe:2" if waveform_rate else "pipe:1")
+        outputs.append(waveform_output(branches[-1], waveform_rate))
+    argv = compile_run(outputs, exe, progress="pipe:2" if waveform_rate else "pipe:1")
     return _with_chapters_input(argv, chapters_file)
-
-
-Step = tuple[str, tuple[str | int, ...], dict[str, str | int | float]]
-# Rungs below the top one resize the rung above's 8-bit 4:2:0 frames with zimg (zscale), using swscale's
-# default bicubic kernel (B=0, C=0.6): the three resizes of 1080p30 took 1.6 s of CPU per 20 s instead of
-# 2.3 s. Luma matched swscale's within 0.1 dB PSNR. Chroma differs by siting convention only: for frames that
-# state no chroma location zimg assumes H.264's default (left), swscale the centre; each scores ~8 dB lower
-# on chroma against a reference made in the other's convention.
-CASCADE_SCALER: dict[str, str | int | float] = {"filter": "bicubic", "param_a": 0, "param_b": 0.6}
-
-
-def _rung_steps(rung: VideoRung, *, resample: bool = True, cascaded: bool = False) -> tuple[Step, ...]:
-    """Constant frame rate (VFR sources too), the rung's size, square pixels, 8-bit 4:2:0.
-
-    ``resample=False`` leaves out the fps filter: in the cascade a rung whose rate equals the rung above's
-    already receives constant-rate frames (the fps filter still queues and re-stamps every frame).
-    ``cascaded=True``: the input is the rung above (yuv420p), resized with zscale; the top rung (any
-    source pixel format, range or depth) goes through swscale.
-    """
-    rate: tuple[Step, ...] = ((("fps", (f"{rung.fps.numerator}/{rung.fps.denominator}",), {}),) if resample else ())
-    size: Step = (
-        ("zscale", (rung.width, rung.height), CASCADE_SCALER) if cascaded else ("scale", (rung.width, rung.height), {})
-    )
-    return (*rate, size, ("setsar", (1,), {}), ("format", ("yuv420p",), {}))
-
-
-def rung_filter(rung: VideoRung) -> str:
-    """The rung's filters as a plain ``-vf`` chain (for the benchmark's one-process-per-rung baseline)."""
-    return ",".join(f"{name}={':'.join(str(a) for a in args)}" for name, args, _ in _rung_steps(rung))
-
-
-def _scaled(stream: Stream, rung: VideoRung, *, resample: bool, cascaded: bool) -> Stream:
-    for name, args, options in _rung_steps(rung, resample=resample, cascaded=cascaded):
-        stream = stream.filter(name, *args, **options)
-    return stream
-
-
-def _tone_mapped(stream: Stream) -> Stream:
-    for name, options in TONEMAP_CHAIN:
-        stream = stream.filter(name, **options)
-    return stream
-
-
-def _video_graph(plan: Plan, source: Stream) -> tuple[list[Stream], dict[str, Stream]]:
-    """Decode once; cascade scale rung to rung (each scales the previous, cheaper than from source).
-
-    Returns the rung streams and the image streams ("poster", "thumbnail", "storyboard") when planned.
-    """
-    previous = source["v:0"]
-    if plan.tone_map:
-        previous = _tone_mapped(previous)
-    rungs: list[Stream] = []
-    poster_src: Stream = None
-    sprite_src: Stream = None
-    images = plan.images
-    for i, rung in enumerate(plan.rungs):
-        last = i == len(plan.rungs) - 1
-        wants = ["rung", *([] if last else ["next"])]
-        if images is not None:
-            wants += (["poster"] if i == 0 else []) + (["sprite"] if last else [])
-        resample = i == 0 or rung.fps != plan.rungs[i - 1].fps
-        scaled = _scaled(previous, rung, resample=resample, cascaded=i > 0)
-        branches = _fan_out(scaled, len(wants), audio=False)
-        branch = dict(zip(wants, branches, strict=True))
-        rungs.append(branch["rung"])
-        previous = branch.get("next")
-        poster_src = branch.get("poster", poster_src)
-        sprite_src = branch.get("sprite", sprite_src)
-    if images is None:
-        return rungs, {}
-    im = images
-    # eof_action=pass: a clip shorter than one sample interval still gets a frame.
-    picked = poster_src.filter("fps", im.poster_sample_fps, eof_action="pass").filter(
-        "thumbnail", n=im.poster_candidates
-    )
-    big, small = _fan_out(picked, 2, audio=False)
-    sprite = sprite_src.filter("fps", f"1/{im.tile_interval_s}", eof_action="pass")
-    return rungs, {
-        "poster": big.filter("scale", im.poster_width, im.poster_height),
-        "thumbnail": small.filter("scale", im.thumb_width, im.thumb_height),
-        "storyboard": sprite.filter("scale", im.tile_width, im.tile_height).filter("tile", f"{im.columns}x{im.rows}"),
-    }
-
-
-def x264_options(plan: Plan, rung: VideoRung) -> dict[str, str]:
-    """Encoder options of one rung (as for a single-rung output; the ladder adds a stream specifier)."""
-    gop = str(rung.gop)
-    return {
-        "c:v": "libx264", "preset": plan.preset, "profile:v": "high", "level:v": rung.level,
-        "pix_fmt": "yuv420p",
-        # CRF for quality with a VBV cap so peaks stay bounded (HLS BANDWIDTH vs AVERAGE-BANDWIDTH).
-        "crf": str(rung.crf), "maxrate": str(rung.maxrate), "bufsize": str(rung.bufsize),
-        # Apple HLS authoring spec 1.13: IDR every 2 s, no scene-cut keyframes, so 6 s segments align
-        # across rungs and start on an IDR.
-        "g": gop, "keyint_min": gop, "sc_threshold": "0",
-        "force_key_frames": f"expr:gte(t,n_forced*{plan.keyframe_interval_s})",
-    }  # fmt: skip
-
-
-def x264_args(plan: Plan, rung: VideoRung) -> list[str]:
-    """The same options as argv (shared with the benchmark's one-process-per-rung baseline)."""
-    return [arg for key, value in x264_options(plan, rung).items() for arg in (f"-{key}", value)]
-
-
-def _ladder_slaves(plan: Plan, outdir: Path, hls_dir: str) -> list[tuple[dict[str, str | int], Path]]:
-    """Each rung's MP4 and HLS variant pick their picture (v:i) and sound (a:track); the M4A its track."""
-    _, rung_tracks, m4a_track = aac_tracks(plan)
-    selects = [f"v:{i},a:{rung_tracks[i]}" if rung_tracks else f"v:{i}" for i in range(len(plan.rungs))]
-    slaves: list[tuple[dict[str, str | int], Path]] = [
-        ({"f": "mp4", "select": select, "movflags": "+faststart"}, outdir / rung.filename)
-        for rung, select in zip(plan.rungs, selects, strict=True)
-    ]
-    for rung, select in zip(plan.rungs, selects, strict=True):
-        variant = outdir / hls_dir / rung.name
-        hls: dict[str, str | int] = {
-            "f": "hls", "select": select, "hls_time": plan.hls_segment_s, "hls_playlist_type": "vod",
-            "hls_segment_type": "fmp4", "hls_flags": "independent_segments", "hls_fmp4_init_filename": "init.mp4",
-            "hls_segment_filename": str(variant / "seg_%03d.m4s"),
-        }  # fmt: skip
-        slaves.append((hls, variant / "index.m3u8"))
-    m4a = next((enc for enc in plan.audio if enc.muxer == "ipod"), None)
-    if m4a is not None and m4a_track is not None:
-        slaves.append(({"f": m4a.muxer, "select": f"a:{m4a_track}", "movflags": "+faststart"}, outdir / m4a.filename))
-    return slaves
-
-
-def _ladder_output(plan: Plan, videos: list[Stream], sounds: list[Stream], outdir: Path, hls_dir: str) -> Stream:
-    """One tee output: every rung's H.264 and each distinct AAC encoded once, muxed into the rung MP4s,
-    the fMP4 HLS variants and the M4A from the same packets (no remux pass, no repeated AAC encode)."""
-    options: dict[str, str | int] = {}
-    for i, rung in enumerate(plan.rungs):
-        # Per-stream options: "crf" → "crf:v:2" applies to the third video stream of this output only.
-        options |= {f"{key.split(':')[0]}:v:{i}": value for key, value in x264_options(plan, rung).items()}
-        options[f"threads:v:{i}"] = rung.threads
-    tracks, _, _ = aac_tracks(plan)
-    for j, (bitrate, rate, channels) in enumerate(tracks):
-        options |= {f"c:a:{j}": "aac", f"b:a:{j}": bitrate, f"ar:a:{j}": rate, f"ac:a:{j}": channels}
-    # No upload tags or chapters in any slave (mutagen writes the M4A's own tags afterwards).
-    options |= {"map_metadata": -1, "map_chapters": -1}
-    target = tee_target(_ladder_slaves(plan, outdir, hls_dir))
-    return ffmpeg_lib.output(*videos, *sounds, target, format="tee", **options)
-
-
-def hls_variant_dirs(plan: Plan, outdir: Path, hls_dir: str = "hls") -> list[Path]:
-    """The folders the HLS slaves write into (the hls muxer does not create them)."""
-    return [outdir / hls_dir / rung.name for rung in plan.rungs]
-
-
-def _image_output(stream: Stream, path: Path) -> Stream:
-    # One JPEG: -update 1 writes a single file instead of a numbered image sequence.
-    options = {"frames:v": 1, "c:v": "mjpeg", "q:v": 3, "pix_fmt": "yuvj420p", "update": 1}
-    return ffmpeg_lib.output(stream, str(path), format="image2", **options)
-
-
-def video_encode_argv(
-    plan: Plan,
-    *,
-    gain_db: float | None,
-    exe: str,
-    outdir: Path,
-    waveform_rate: int | None = 8000,
-    hls_dir: str = "hls",
-) -> list[str]:
-    """One process, one decode: the ladder as MP4s + HLS, poster, thumbnail, storyboard, M4A/MP3, waveform.
-
-    Create ``hls_variant_dirs(plan, outdir, hls_dir)`` before running it.
-    """
-    source = untrusted_input(plan.source, plan.demuxer)
-    videos, images = _video_graph(plan, source)
-    tracks, _, _ = aac_tracks(plan)
-    others = [enc for enc in plan.audio if enc.muxer != "ipod"]  # the MP3: its own encoder
-    wave = bool(plan.has_audio and waveform_rate)
-    sounds: list[Stream] = []
-    if plan.has_audio:
-        count = len(tracks) + len(others) + wave
-        sounds = _fan_out(_normalised_audio(source, plan, gain_db or 0.0), count, audio=True)
-    outputs = [_ladder_output(plan, videos, sounds[: len(tracks)], outdir, hls_dir)]
-    for name, stream in images.items():
-        outputs.append(_image_output(stream, outdir / f"{name}.jpg"))
-    for enc, branch in zip(others, sounds[len(tracks) :], strict=False):
-        outputs.append(_audio_output(branch, enc, outdir, chapters=False))
-    if wave and waveform_rate:
-        outputs.append(_waveform_output(sounds[-1], waveform_rate))
-    return _compile(outputs, exe, progress="pipe:2" if wave else "pipe:1")
 
 
 def chapters_ffmetadata(chapters: Iterable[ChapterMark], duration: float) -> str:

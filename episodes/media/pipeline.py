@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from . import ffmpeg, hls
+from . import ffmpeg, hls, video_argv
 from .config import MediaConfig
 from .errors import MediaRejected
 from .loudness import Loudness, parse_analysis, solve_gain
@@ -304,9 +304,9 @@ def process_video(
         loudness, gain = _analyse(p, config, stages)
         builder = _waveform_builder(config) if p.has_audio else None
         stages("encode", 0)
-        for folder in ffmpeg.hls_variant_dirs(p, staging):
+        for folder in video_argv.hls_variant_dirs(p, staging):
             folder.mkdir(parents=True)
-        argv = ffmpeg.video_encode_argv(
+        argv = video_argv.video_encode_argv(
             p,
             gain_db=gain,
             exe=config.ffmpeg_exe(),

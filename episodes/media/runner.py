@@ -7,9 +7,9 @@ Usage::
     result = run(argv, duration_s=120.0, timeout_s=900, stall_s=60, on_progress=lambda pct: print(pct))
     result.elapsed_s, result.max_rss_kb, result.stderr_lines[-5:]
 
-The argv should carry ``-progress pipe:1`` (the builders in ``ffmpeg.py`` add it), or ``-progress pipe:2``
-when stdout carries raw data to ``stdout_sink``; progress lines are recognised on either stream and kept out
-of ``stderr_lines``. Callbacks run on the calling thread.
+The argv should carry ``-progress pipe:1`` (the builders in ``ffmpeg.py`` and ``video_argv.py`` add it), or
+``-progress pipe:2`` when stdout carries raw data to ``stdout_sink``; progress lines are recognised on either
+stream and kept out of ``stderr_lines``. Callbacks run on the calling thread.
 """
 
 from __future__ import annotations

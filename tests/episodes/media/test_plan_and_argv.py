@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from episodes.media import ffmpeg
+from episodes.media import ffmpeg, video_argv
 from episodes.media.config import MediaConfig
 from episodes.media.errors import MediaRejected
 from episodes.media.hls import Segment, Variant, master_playlist
@@ -190,7 +190,7 @@ def test_levels_and_vbv_caps() -> None:
 def test_hdr_is_tone_mapped_and_video_without_audio_has_no_audio_outputs() -> None:
     p = plan(video_probe(1280, 720, transfer="smpte2084", audio_channels=None), CONFIG)
     assert p.tone_map and not p.has_audio and p.audio == ()
-    argv = ffmpeg.video_encode_argv(p, gain_db=None, exe="ffmpeg", outdir=Path("/w"))
+    argv = video_argv.video_encode_argv(p, gain_db=None, exe="ffmpeg", outdir=Path("/w"))
     nodes = graph(argv)
     # Tone-mapped once, before the first rung's scale (the cascade carries it down the ladder).
     assert lineage(nodes, "scale=1280:720")[:7] == [
@@ -230,7 +230,7 @@ def test_every_argv_is_a_list_with_whitelist_forced_demuxer_and_safe_flags() -> 
     runs = [
         ffmpeg.analysis_argv(ap, "ffmpeg"),
         ffmpeg.audio_encode_argv(ap, gain_db=3.0, exe="ffmpeg", outdir=out),
-        ffmpeg.video_encode_argv(vp, gain_db=-2.0, exe="ffmpeg", outdir=out),
+        video_argv.video_encode_argv(vp, gain_db=-2.0, exe="ffmpeg", outdir=out),
         ffmpeg.audio_encode_argv(ap, gain_db=0, exe="ffmpeg", outdir=out, chapters_file=out / "c.ffmeta"),
     ]
     for argv in runs:
@@ -351,7 +351,7 @@ def test_rung_threads_share_the_cpus_by_pixel_rate() -> None:
 
 def test_video_encode_argv_single_decode_keyframes_and_caps() -> None:
     p = plan(video_probe(1920, 1080), replace(CONFIG, encode_cpus=2))
-    argv = ffmpeg.video_encode_argv(p, gain_db=1.0, exe="ffmpeg", outdir=Path("/w"))
+    argv = video_argv.video_encode_argv(p, gain_db=1.0, exe="ffmpeg", outdir=Path("/w"))
     nodes = graph(argv)
     text = flag(argv, "-filter_complex")
     assert argv.count("-i") == 1 and text.count("[0:v:0]") == 1 and text.count("[0:a:0]") == 1
@@ -415,21 +415,21 @@ def test_video_encode_argv_single_decode_keyframes_and_caps() -> None:
         assert o["hls_segment_filename"] == path.replace("index.m3u8", "seg_%03d.m4s")
     assert [(o["f"], o["select"], path) for o, path in slaves if o["f"] == "ipod"] == [("ipod", "a:1", "/w/audio.m4a")]
     assert flag(argv, "-progress") == "pipe:2"
-    assert ffmpeg.hls_variant_dirs(p, Path("/w")) == [Path(f"/w/hls/{h}p") for h in (1080, 720, 480, 360)]
+    assert video_argv.hls_variant_dirs(p, Path("/w")) == [Path(f"/w/hls/{h}p") for h in (1080, 720, 480, 360)]
 
 
 def test_ladder_rates_resample_only_where_the_rate_changes() -> None:
     # 60 fps source: 1080p/720p keep 60, 480p/360p get 30; the fps filter runs at the top and at 480p only.
     p = plan(video_probe(1920, 1080, fps=60), CONFIG)
-    nodes = graph(ffmpeg.video_encode_argv(p, gain_db=0.0, exe="ffmpeg", outdir=Path("/w")))
+    nodes = graph(video_argv.video_encode_argv(p, gain_db=0.0, exe="ffmpeg", outdir=Path("/w")))
     bottom = "zscale=640:360:filter=bicubic:param_a=0:param_b=0.6"
     assert [f for f in lineage(nodes, bottom) if f.startswith("fps")] == ["fps=60/1", "fps=30/1"]
-    assert ffmpeg.rung_filter(p.rungs[-1]) == "fps=30/1,scale=640:360,setsar=1,format=yuv420p"
+    assert video_argv.rung_filter(p.rungs[-1]) == "fps=30/1,scale=640:360,setsar=1,format=yuv420p"
 
 
 def test_video_without_audio_and_mono_sources_map_their_own_tracks() -> None:
     silent = plan(video_probe(1280, 720, audio_channels=None), CONFIG)
-    argv = ffmpeg.video_encode_argv(silent, gain_db=None, exe="ffmpeg", outdir=Path("/w"))
+    argv = video_argv.video_encode_argv(silent, gain_db=None, exe="ffmpeg", outdir=Path("/w"))
     assert aac_tracks(silent) == ([], [], None)
     slaves = tee_slaves(outputs(argv)[0][0])
     assert [o["select"] for o, _ in slaves] == ["v:0", "v:1", "v:2", "v:0", "v:1", "v:2"]
