@@ -149,3 +149,20 @@ def eager_celery() -> Any:
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many items each render built with feedgen (feeds.items' calls of serialised_items)."""
+    import feeds.builder as builder
+    import feeds.items as items
+
+    counts: list[int] = []
+    real = builder.serialised_items
+
+    def counting(fg: Any, episodes: Any) -> list[bytes]:
+        counts.append(len(episodes))
+        return real(fg, episodes)
+
+    monkeypatch.setattr(items, "serialised_items", counting)
+    return counts

@@ -21,20 +21,6 @@ from tests.feeds.factories import add_rendition, add_transcript, live_episode, l
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many items each render built with feedgen (an empty memo: each render is a new process's first)."""
-    counts: list[int] = []
-    real = builder.serialised_items
-
-    def counting(fg: Any, episodes: Any) -> list[bytes]:
-        counts.append(len(episodes))
-        return real(fg, episodes)
-
-    monkeypatch.setattr(items, "serialised_items", counting)
-    return counts
-
-
 def fresh_render(show: Show) -> bytes:
     """A render in a process that has never built this show: no feed bytes cached, nothing memoised."""
     feed_cache().clear()
