@@ -98,6 +98,16 @@ class Clips:
         speech = SPEECH.format(d=seconds).replace("a=0.08", "a=0.25") + "," + shape
         return self._make("long-peaky.flac", "-f", "lavfi", "-i", speech, "-ac", "2")
 
+    def clicks(self) -> Path:
+        """Quiet speech with a 0.2 ms near-full-scale click every 0.5 s (mouth clicks, a bad cable): the gain of
+        ~+25 dB it needs leaves the limiter only impulses to flatten, which lossy encoders ring on."""
+        speech = SPEECH.format(d=10).replace("a=0.08", "a=0.1")
+        click = "aevalsrc=0.9*lt(mod(t\\,0.5)\\,0.0002):s=44100:d=10"
+        return self._make(
+            "clicks.wav", "-f", "lavfi", "-i", speech, "-f", "lavfi", "-i", click,
+            "-filter_complex", "[0:a][1:a]amix=inputs=2:normalize=0", "-ac", "2", "-c:a", "pcm_s16le",
+        )  # fmt: skip
+
     def narrowband(self) -> Path:
         return self._make(
             "narrow.wav",

@@ -257,7 +257,8 @@ def test_audio_encode_argv_one_process_all_outputs_normalised() -> None:
         "0:a:0",
         "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=44100",
         "volume=4.25dB",
-        "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
+        "lowpass=f=16000:poles=2",
+        "alimiter=attack=5:latency=true:level=false:limit=0.6683:release=50",
         "aformat=sample_fmts=fltp",  # the limiter's double precision converted once, not once per output
         "asplit=4",
     ]
@@ -376,7 +377,8 @@ def test_video_encode_argv_single_decode_keyframes_and_caps() -> None:
     ladder = output(argv, names[0])
     assert flag(ladder, "-f") == "tee"
     audio = lineage(nodes, "volume=1.00dB") + [
-        "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
+        "lowpass=f=16000:poles=2",
+        "alimiter=attack=5:latency=true:level=false:limit=0.6683:release=50",
         "asplit=4",  # two AAC encodes + MP3 + waveform
     ]
     assert audio[:2] == ["0:a:0", "aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000"]
@@ -598,7 +600,8 @@ def test_analysis_argv_measures_programme_and_limiter_candidates() -> None:
             "asplit=2",
             "asplit=3",
             f"volume={gain}dB",
-            "alimiter=attack=5:latency=true:level=false:limit=0.7079:release=50",
+            "lowpass=f=16000:poles=2",
+            "alimiter=attack=5:latency=true:level=false:limit=0.6683:release=50",
             f"ebur128@{meter}=framelog=quiet",
         ]
     # The unlimited reference also measures the true peak (BS.1770 Annex 2: ebur128 oversamples 4×).
