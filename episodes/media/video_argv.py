@@ -42,6 +42,9 @@ TONEMAP_CHAIN: tuple[tuple[str, dict[str, str | int]], ...] = (
 )
 
 
+# A poster candidate's mean luma (8-bit, limited range: black is 16) must exceed this: black and fade frames
+# are never the poster while the video has any other frame.
+POSTER_MIN_LUMA = 32
 Step = tuple[str, tuple[str | int, ...], dict[str, str | int | float]]
 # Rungs below the top one resize the rung above's 8-bit 4:2:0 frames with zimg (zscale), using swscale's
 # default bicubic kernel (B=0, C=0.6): the three resizes of 1080p30 took 1.6 s of CPU per 20 s instead of
@@ -111,17 +114,26 @@ def _video_graph(plan: Plan, source: Stream) -> tuple[list[Stream], dict[str, St
     if images is None:
         return rungs, {}
     im = images
-    # eof_action=pass: a clip shorter than one sample interval still gets a frame.
-    picked = poster_src.filter("fps", im.poster_sample_fps, eof_action="pass").filter(
-        "thumbnail", n=im.poster_candidates
-    )
-    big, small = fan_out(picked, 2, audio=False)
+    big, small = fan_out(_poster_frame(poster_src, im.poster_sample_fps, im.poster_candidates), 2, audio=False)
     sprite = sprite_src.filter("fps", f"1/{im.tile_interval_s}", eof_action="pass")
     return rungs, {
         "poster": big.filter("scale", im.poster_width, im.poster_height),
         "thumbnail": small.filter("scale", im.thumb_width, im.thumb_height),
         "storyboard": sprite.filter("scale", im.tile_width, im.tile_height).filter("tile", f"{im.columns}x{im.rows}"),
     }
+
+
+def _poster_frame(stream: Stream, sample_fps: str, candidates: int) -> Stream:
+    """The most representative of the sampled frames that are not black (thumbnail filter); the first sampled
+    frame when every one is black, so an all-black video still gets a poster and the run does not fail."""
+    # eof_action=pass: a clip shorter than one sample interval still gets a frame.
+    sampled, first = fan_out(stream.filter("fps", sample_fps, eof_action="pass"), 2, audio=False)
+    lit = sampled.filter("signalstats").filter(
+        "metadata", mode="select", key="lavfi.signalstats.YAVG", value=POSTER_MIN_LUMA, function="greater"
+    )
+    # concat hands on the fallback only after the last lit frame: a batch short of lit frames ends with it.
+    fallback = first.filter("trim", end_frame=1)
+    return ffmpeg_lib.concat(lit, fallback, v=1, a=0).filter("thumbnail", n=candidates)
 
 
 def x264_options(plan: Plan, rung: VideoRung) -> dict[str, str]:

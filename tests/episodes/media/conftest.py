@@ -108,6 +108,17 @@ class Clips:
             "-filter_complex", "[0:a][1:a]amix=inputs=2:normalize=0", "-ac", "2", "-c:a", "pcm_s16le",
         )  # fmt: skip
 
+    def mostly_black(self, content_s: float = 3) -> Path:
+        """10 s of black, then ``content_s`` s of picture (0: all black), with sound."""
+        seconds = 10 + content_s
+        picture = "color=black:s=320x240:r=15:d=10"
+        if content_s:
+            picture = f"{picture}[b];testsrc2=s=320x240:r=15:d={content_s}[t];[b][t]concat=n=2:v=1"
+        return self._make(
+            f"black-{content_s:g}.mp4", "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", SPEECH.format(d=seconds),
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+        )  # fmt: skip
+
     def narrowband(self) -> Path:
         return self._make(
             "narrow.wav",

@@ -365,7 +365,15 @@ def test_video_encode_argv_single_decode_keyframes_and_caps() -> None:
         expected += [zscale.format(size), "setsar=1", "format=yuv420p", f"split={branches}"]
     bottom = zscale.format("640:360")
     assert lineage(nodes, bottom) == [*expected, bottom]
-    assert lineage(nodes, "thumbnail=n=20")[-3:] == ["split=3", "fps=20/60:eof_action=pass", "thumbnail=n=20"]
+    # The poster: 20 frames sampled across the video, the black ones dropped, the first one as the last resort.
+    sampled = ["split=3", "fps=20/60:eof_action=pass", "split=2"]
+    assert lineage(nodes, "thumbnail=n=20")[-7:] == [
+        *sampled, "signalstats", "metadata=function=greater:key=lavfi.signalstats.YAVG:mode=select:value=32",
+        "concat=a=0:n=2:v=1", "thumbnail=n=20",
+    ]  # fmt: skip
+    [(concat_inputs, _, _)] = [node for node in nodes if node[1].startswith("concat")]
+    producer = {pad: i for i, (_, _, outs) in enumerate(nodes) for pad in outs}
+    assert lineage(nodes, producer[concat_inputs[1]])[-4:] == [*sampled, "trim=end_frame=1"]
     # The storyboard samples the smallest rung; the poster and thumbnail pick from the largest.
     assert lineage(nodes, "tile=10x6")[-7:] == [
         bottom, "setsar=1", "format=yuv420p", "split=2", "fps=1/1:eof_action=pass", "scale=160:90", "tile=10x6",

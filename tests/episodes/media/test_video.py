@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 import pytest
-from PIL import Image
+from PIL import Image, ImageStat
 
 from episodes.media import FFmpegError, MediaConfig, MediaRejected, ProcessResult, TagMeta, process
 from episodes.media.hls import parse_media_playlist
@@ -137,6 +137,21 @@ def test_rotated_phone_video_becomes_portrait(tmp_path: Path, clips: Clips, fast
     assert (width, height, rotation) == (360, 640, 0)
     with Image.open(tmp_path / "poster.jpg") as im:
         assert im.size == (360, 640)
+
+
+@pytest.mark.parametrize("content_s", [3, 0])
+def test_the_poster_is_not_a_black_frame_while_the_video_has_another(
+    tmp_path: Path, clips: Clips, fast_config: MediaConfig, content_s: float
+) -> None:
+    result = process(clips.mostly_black(content_s), tmp_path, TagMeta(), fast_config)
+    for name in ("poster.jpg", "thumbnail.jpg"):
+        with Image.open(tmp_path / name) as im:
+            luma = ImageStat.Stat(im.convert("L")).mean[0]
+        if content_s:
+            assert luma > 40, f"{name} is black although 3 s of the 13 s have a picture"
+        else:
+            assert luma < 20  # an all-black video still gets its (black) poster, and the job succeeds
+    assert result.output("poster") is not None
 
 
 def test_video_without_audio_is_video_only(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
