@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from episodes.links import show_feed_url
 from episodes.models import Episode, Rendition, Show, Status, Video, podcast_guid_for
-from feeds.websub import websub_feed_changed
+from episodes.signals import feed_changed
 
 from .common import apply_fields, validate_and_save
 from .errors import Conflict, InvalidInput
@@ -102,9 +102,10 @@ def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no
 
 
 def _feed_changed(item: Episode | Video) -> None:
-    """Tell WebSub subscribers (after the commit) that the show's feed changed: episodes and their source videos."""
+    """Tell listeners (feeds.websub: after the commit) that the show's feed changed: episodes and their source
+    videos."""
     if isinstance(item, Episode) or item.episode_id is not None:
-        websub_feed_changed(show_id=item.show_id)
+        feed_changed.send(sender=Show, show_id=item.show_id)
 
 
 def _unpublish(item: Publishable) -> Publishable:
