@@ -69,13 +69,19 @@ def compile_run(
     exe: str,
     loglevel: str = "error",
     progress: str = "pipe:1",
+    *,
+    single_threaded_filters: bool = False,
 ) -> list[str]:
     # -nostdin: never read the terminal; -y: outputs live in our own workdir; -progress with -nostats gives
     # machine-readable key=value progress for the runner: on stdout, or on stderr (pipe:2) when stdout
     # carries PCM for the waveform.
-    run = ffmpeg_lib.merge_outputs(*outputs).global_args(
-        "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-progress", progress
-    )
+    args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-progress", progress]
+    if single_threaded_filters:
+        # Audio filters gain nothing from slice threads and pay for handing every frame out to them: the
+        # analysis of 60 min of MP3 took 4.4 s instead of 5.7 s (7.0 s of CPU instead of 8.0), the encode ~3 %
+        # less CPU. (The video graph keeps them: its scalers are the heavy filters.)
+        args += ["-filter_complex_threads", "1"]
+    run = ffmpeg_lib.merge_outputs(*outputs).global_args(*args)
     return [str(arg) for arg in run.overwrite_output().compile(cmd=exe)]
 
 
@@ -174,7 +180,9 @@ def analysis_argv(plan: Plan, exe: str, probe_gains: Sequence[float] = LIMITER_P
     # One output for the whole curve: the meters' pass-through mixed into one stream.
     curve = ffmpeg_lib.filter(meters, "amix", inputs=len(meters)) if len(meters) > 1 else meters[0]
     # ebur128 logs its summaries at info level.
-    return compile_run([_meter_output(programme), _meter_output(curve)], exe, loglevel="info")
+    return compile_run(
+        [_meter_output(programme), _meter_output(curve)], exe, loglevel="info", single_threaded_filters=True
+    )
 
 
 def audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: bool) -> Stream:
@@ -237,7 +245,7 @@ def audio_encode_argv(
     ]
     if waveform_rate:
         outputs.append(waveform_output(branches[-1], waveform_rate))
-    argv = compile_run(outputs, exe, progress="pipe:2" if waveform_rate else "pipe:1")
+    argv = compile_run(outputs, exe, progress="pipe:2" if waveform_rate else "pipe:1", single_threaded_filters=True)
     return _with_chapters_input(argv, chapters_file)
 
 
