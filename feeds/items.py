@@ -13,6 +13,9 @@ Where a built item is looked for, in order:
 2. the FeedItem table, shared by every web process: a worker's first render of a show after it started, or after
    another worker built it;
 3. built: mapped (feed_episode) and serialised (feeds.builder.serialised_items), then kept in both.
+
+The beat prepares every show's items in the table ahead of requests (``items_prepare_all``, every few minutes),
+so a listener's request builds only what changed since.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
+from episodes.links import absolute
+from episodes.models import Show, Status
 from feeds import builder, data, formatting, mapping, podcast_ns, rss_extras
 from feeds.builder import feed_generator, serialised_items
 from feeds.mapping import feed_episode
 from feeds.models import FeedItem
-from feeds.selectors import FeedRows
+from feeds.selectors import FeedRows, feed_rows
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +142,14 @@ def stored_items(keys: dict[int, bytes]) -> dict[int, bytes]:
     return found
 
 
+def _stored_keys(ids: Sequence[int]) -> dict[int, bytes]:
+    keys: dict[int, bytes] = {}
+    for start in range(0, len(ids), STORE_CHUNK):
+        chunk = FeedItem.objects.filter(episode_id__in=ids[start : start + STORE_CHUNK])
+        keys.update((pk, bytes(key)) for pk, key in chunk.values_list("episode_id", "key"))
+    return keys
+
+
 def store_items(items: dict[int, tuple[bytes, bytes]]) -> None:
     """Keep built items (id → (key, xml)) for every process. A failure is logged, never raised: the feed that
     was just built is still served, and the next render builds these items again."""
@@ -181,4 +195,33 @@ def _build(missing: Sequence[tuple[Any, ...]], rows: FeedRows, public: str) -> d
     episodes = {row[0]: feed_episode(row, rows, public) for row in missing}
     live = {pk: episode for pk, episode in episodes.items() if episode is not None}
     built.update(zip(live, serialised_items(feed_generator(), list(live.values())), strict=True))
+    return built
+
+
+def items_prepare(*, show: Show) -> int:
+    """Build and store the items of the show's live episodes that are not stored under their current key; returns
+    how many. The beat runs it for every show (``items_prepare_all``), so that after a deploy that changed the feed
+    code, or a bulk import, no listener's request is the one that builds 2,000 items. Reads keys, not items."""
+    rows = feed_rows(show=show)
+    public = absolute("")
+    keys = {row[0]: item_key(row, rows, public) for row in rows.episodes}
+    stored = _stored_keys(list(keys))
+    missing = [row for row in rows.episodes if stored.get(row[0]) != keys[row[0]]]
+    if missing:
+        built = _build(missing, rows, public)
+        store_items({pk: (keys[pk], xml) for pk, xml in built.items()})
+    return len(missing)
+
+
+def items_prepare_all() -> int:
+    """``items_prepare`` for every show with a live episode; how many items were built."""
+    shows = Show.objects.filter(
+        episodes__status=Status.PUBLISHED, episodes__publish_at__lte=timezone.now()
+    ).distinct()
+    built = 0
+    for show in shows.order_by("pk"):
+        try:
+            built += items_prepare(show=show)
+        except Exception:  # one show's bad data must not keep the others' items from being prepared
+            log.warning("could not prepare feed items", extra={"show_id": show.pk}, exc_info=True)
     return built

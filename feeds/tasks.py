@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from feeds import analytics
+from feeds import analytics, items
 from feeds.websub import websub_announce, websub_scan
 
 
@@ -35,3 +35,8 @@ def record_download(hit: dict[str, Any]) -> bool:
 @shared_task(name="feeds.prune_download_events", ignore_result=True)
 def prune_download_events() -> int:
     return analytics.prune_listener_windows()
+
+
+@shared_task(name="feeds.prepare_items", ignore_result=True)
+def prepare_items() -> int:
+    return items.items_prepare_all()

@@ -343,6 +343,8 @@ CACHES = {
 CELERY_TASK_ROUTES["feeds.*"] = {"queue": "default"}
 CELERY_BEAT_SCHEDULE["feeds-websub-scan"] = {"task": "feeds.websub_scan", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["feeds-prune-download-events"] = {"task": "feeds.prune_download_events", "schedule": 3600.0}
+# Feed items stored ahead of requests (feeds.items): a no-op read of keys unless a deploy or an import left some.
+CELERY_BEAT_SCHEDULE["feeds-prepare-items"] = {"task": "feeds.prepare_items", "schedule": 300.0}
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -119,3 +119,17 @@ def test_an_episode_without_an_enclosure_is_remembered_as_no_item(show: Show, bu
     assert bytes(FeedItem.objects.get(episode=lost).xml) == b""
     fresh_render(show)
     assert built == [1]
+
+
+def test_the_beat_prepares_every_shows_items_ahead_of_requests(show: Show, built: list[int]) -> None:
+    from feeds.tasks import prepare_items
+
+    episodes = [live_episode(show, n) for n in range(1, 4)]
+    assert prepare_items.apply().get() == 3
+    assert items.items_prepare_all() == 0  # all stored under their current keys: nothing built
+    fresh_render(show)
+    assert built == [3], "the listener's request built nothing: the beat had"
+    _retitle(episodes[0])
+    assert items.items_prepare_all() == 1
+    fresh_render(show)
+    assert built == [3, 1]
