@@ -164,10 +164,9 @@ def store_items(items: dict[int, tuple[bytes, bytes]]) -> None:
         log.warning("could not store built feed items", extra={"items": len(rows)}, exc_info=True)
 
 
-def items_xml(rows: FeedRows, public: str, *, memo: ItemFragments | None = None, shared: bool = True) -> list[bytes]:
+def items_xml(rows: FeedRows, public: str, *, memo: ItemFragments | None = None) -> list[bytes]:
     """The serialised <item> of every row of ``rows.episodes``, in order; b"" where the row has no item
-    (feed_episode gives None: no MP3 yet). ``memo`` defaults to ITEM_FRAGMENTS; ``shared=False`` skips the
-    FeedItem table."""
+    (feed_episode gives None: no MP3 yet). ``memo`` defaults to ITEM_FRAGMENTS."""
     memo = ITEM_FRAGMENTS if memo is None else memo
     keys = {row[0]: item_key(row, rows, public) for row in rows.episodes}
     xmls: dict[int, bytes] = {}
@@ -176,7 +175,7 @@ def items_xml(rows: FeedRows, public: str, *, memo: ItemFragments | None = None,
         if xml is not None:
             xmls[pk] = xml
     wanted = {pk: key for pk, key in keys.items() if pk not in xmls}
-    if wanted and shared:
+    if wanted:
         stored = stored_items(wanted)
         memo.update({keys[pk]: xml for pk, xml in stored.items()})
         xmls.update(stored)
@@ -185,8 +184,7 @@ def items_xml(rows: FeedRows, public: str, *, memo: ItemFragments | None = None,
         built = _build(missing, rows, public)
         memo.update({keys[pk]: xml for pk, xml in built.items()})
         xmls.update(built)
-        if shared:
-            store_items({pk: (keys[pk], xml) for pk, xml in built.items()})
+        store_items({pk: (keys[pk], xml) for pk, xml in built.items()})
     return [xmls[row[0]] for row in rows.episodes]
 
 
