@@ -15,7 +15,6 @@ import hashlib
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT, Gunicorn
+
 BLOCK = os.urandom(1024 * 1024)
 
 
@@ -59,38 +59,6 @@ def seed() -> None:
     user = get_user_model().objects.create_user(username="bench", is_staff=True)
     show.members.add(user)
     print(json.dumps({"token": api_token_create(user=user, name="bench")[1], "episode": items[0].pk}))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "media_hub.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(workers),
-             "--timeout", "600", "--log-level", "warning"],
-            cwd=ROOT, env=env, stderr=open(Path(env["MEDIA_HUB_VAR_DIR"]) / "gunicorn.log", "ab"),  # noqa: SIM115
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if request(self.port, "GET", "/health/live")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    def worker_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-        return [int(x) for x in out.split()]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def request(port: int, method: str, path: str, body: object = None, headers: dict[str, str] | None = None,
@@ -147,7 +115,7 @@ def vm_hwm_kb(pid: int) -> int:
 
 
 def upload(env: dict[str, str], token: str, episode: int, total: int) -> None:
-    server = Server(env, workers=1)
+    server = Gunicorn(env, workers=1)
     try:
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         part_size = 64 * 1024 * 1024
@@ -200,7 +168,7 @@ def main() -> None:
         seeded = subprocess.run([sys.executable, __file__, "--seed"], env=env, cwd=ROOT, check=True,
                                 capture_output=True, text=True)  # fmt: skip
         facts = json.loads(seeded.stdout.strip().splitlines()[-1])
-        server = Server(env, workers=2)
+        server = Gunicorn(env, workers=2)
         try:
             for article in ("one", "fifty"):
                 path = f"/api/v1/articles/{article}/media"

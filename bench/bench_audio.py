@@ -14,8 +14,6 @@ in its own forked process).
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support import measure  # noqa: E402
 
 from episodes.media import MediaConfig, TagMeta, probe, process_audio  # noqa: E402
 from episodes.media.plan import plan  # noqa: E402
@@ -39,25 +39,6 @@ def make_source(path: Path, seconds: float, exe: str) -> None:
          "-ac", "2", "-c:a", "libmp3lame", "-b:a", "192k", str(path)],
         check=True,
     )  # fmt: skip
-
-
-def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:
-    started = time.perf_counter()
-    fn()
-    elapsed = time.perf_counter() - started
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    queue.put((elapsed, children, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
-
-
-def measure(fn: Callable[[], None]) -> tuple[float, int, int]:
-    """Run fn in a forked process; return (wall seconds, peak child RSS, peak RSS of the process, KiB)."""
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_phase, args=(fn, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def bare_commands(source: Path, out: Path, exe: str, *, single: bool) -> list[list[str]]:

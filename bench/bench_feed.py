@@ -23,7 +23,6 @@ import gzip
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT, Gunicorn, http_get, loadavg
+
 SLUG = "ukraina-tyzhden"
 STATIC_NAME = "bench/feed.xml"
 
@@ -231,56 +231,6 @@ def cold(repeat: int, out: str) -> None:
                       "gzipped": len(rendered.gzipped), "etag": rendered.etag}))  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """gunicorn with threaded workers (they keep connections alive, as podcast apps' HTTP clients expect)."""
-
-    def __init__(self, env: dict[str, str], workers: int, threads: int) -> None:
-        self.port = free_port()
-        log = open(Path(env["MEDIA_HUB_VAR_DIR"]) / "gunicorn.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "media_hub.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(workers),
-             "-k", "gthread", "--threads", str(threads), "--keep-alive", "30", "--timeout", "120",
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stderr=log,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if fetch(self.port, "/health/live")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server's worker processes so far (from /proc)."""
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-        total = 0
-        for pid in out.split():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("GET", path, headers=headers or {})
-    response = conn.getresponse()
-    body = response.read()
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, body
-
-
 def load(port: int, path: str, headers: dict[str, str], expect: int, *, seconds: float, max_requests: int,
          threads: int) -> tuple[float, int]:  # fmt: skip
     """Requests per second of ``threads`` keep-alive clients, bounded by time and by count; and the count."""
@@ -318,10 +268,6 @@ def load(port: int, path: str, headers: dict[str, str], expect: int, *, seconds:
     if errors:
         raise RuntimeError(errors[0])
     return sum(counts) / elapsed, sum(counts)
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -375,13 +321,15 @@ def main() -> None:
         print(f"  beat's item preparation with nothing missing (keys only): {ms['prepare']:.0f} ms")
 
         # WhiteNoise indexes STATIC_ROOT when the server starts: the file (and its .gz) must exist by then.
-        server = Server(env, workers=args.workers, threads=args.threads)
+        # Threaded workers keep connections alive, as podcast apps' HTTP clients expect.
+        threaded = ("-k", "gthread", "--threads", str(args.threads), "--keep-alive", "30")
+        server = Gunicorn(env, args.workers, extra=threaded, timeout_s=120)
         try:
             feed_path, static_path = f"/feeds/{SLUG}.xml", f"/static/{STATIC_NAME}"
             gz = {"Accept-Encoding": "gzip"}
-            status, headers, body = fetch(server.port, feed_path, gz)
+            status, headers, body = http_get(server.port, feed_path, gz)
             assert status == 200 and gzip.decompress(body) == static_file.read_bytes(), "feed differs from file"
-            status, static_headers, static_body = fetch(server.port, static_path, gz)
+            status, static_headers, static_body = http_get(server.port, static_path, gz)
             assert status == 200 and static_body == body, "WhiteNoise did not serve the same gzipped bytes"
             etag = headers["etag"]
             assert etag == facts["etag"]

@@ -21,16 +21,15 @@ in its own forked process so its ffmpeg children's peak RSS can be reported.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import resource
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support import measure  # noqa: E402
 
 from episodes.media import MediaConfig, TagMeta, probe, process_video  # noqa: E402
 from episodes.media import video_argv as builders  # noqa: E402
@@ -60,23 +59,6 @@ def make_source(path: Path, seconds: float, exe: str, kind: str = "phone") -> No
          "-c:a", "aac", "-b:a", "160k", "-ac", "2", "-shortest", str(path)],
         check=True,
     )  # fmt: skip
-
-
-def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:
-    started = time.perf_counter()
-    fn()
-    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-
-
-def measure(fn: Callable[[], None]) -> tuple[float, int]:
-    """Run fn in a forked process; return (wall seconds, peak child RSS in KiB)."""
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_phase, args=(fn, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def baseline_commands(p: Plan, source: Path, out: Path, exe: str) -> list[list[str]]:
@@ -128,8 +110,8 @@ def compare(kind: str, seconds: float, config: MediaConfig, root: Path) -> float
         result = process_video(source, root / f"ours-{kind}", TagMeta(title="Bench"), config, probed=info)
         print(f"  ours made: {sorted({o.kind for o in result.outputs})}", flush=True)
 
-    base_s, base_rss = measure(baseline)
-    ours_s, ours_rss = measure(ours)
+    base_s, base_rss, _ = measure(baseline)
+    ours_s, ours_rss, _ = measure(ours)
     print(f"  baseline (one ffmpeg per rung + HLS remux): {base_s:7.1f} s  peak RSS {base_rss / 1024:7.1f} MiB")
     print(f"  ours (single decode, everything):           {ours_s:7.1f} s  peak RSS {ours_rss / 1024:7.1f} MiB")
     print(f"  ratio ours / baseline: {ours_s / base_s:.2f}  (target ≤ 0.70)", flush=True)
