@@ -25,7 +25,7 @@ import logging
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -130,24 +130,17 @@ class ItemFragments:
 ITEM_FRAGMENTS = ItemFragments(settings.FEED_ITEM_MEMO_MAX_BYTES)
 
 
+def _stored(ids: Sequence[int], *fields: str) -> Iterator[tuple[Any, ...]]:
+    """(episode id, *fields) of the stored items of these episodes, STORE_CHUNK ids a query."""
+    for start in range(0, len(ids), STORE_CHUNK):
+        yield from FeedItem.objects.filter(episode_id__in=ids[start : start + STORE_CHUNK]).values_list(
+            "episode_id", *fields
+        )
+
+
 def stored_items(keys: dict[int, bytes]) -> dict[int, bytes]:
     """The stored items of these episodes (id → key) whose key still matches."""
-    found: dict[int, bytes] = {}
-    ids = list(keys)
-    for start in range(0, len(ids), STORE_CHUNK):
-        chunk = FeedItem.objects.filter(episode_id__in=ids[start : start + STORE_CHUNK])
-        for pk, key, xml in chunk.values_list("episode_id", "key", "xml"):
-            if bytes(key) == keys[pk]:
-                found[pk] = bytes(xml)
-    return found
-
-
-def _stored_keys(ids: Sequence[int]) -> dict[int, bytes]:
-    keys: dict[int, bytes] = {}
-    for start in range(0, len(ids), STORE_CHUNK):
-        chunk = FeedItem.objects.filter(episode_id__in=ids[start : start + STORE_CHUNK])
-        keys.update((pk, bytes(key)) for pk, key in chunk.values_list("episode_id", "key"))
-    return keys
+    return {pk: bytes(xml) for pk, key, xml in _stored(list(keys), "key", "xml") if bytes(key) == keys[pk]}
 
 
 def store_items(items: dict[int, tuple[bytes, bytes]]) -> None:
@@ -203,7 +196,7 @@ def items_prepare(*, show: Show) -> int:
     rows = feed_rows(show=show)
     public = absolute("")
     keys = {row[0]: item_key(row, rows, public) for row in rows.episodes}
-    stored = _stored_keys(list(keys))
+    stored = {pk: bytes(key) for pk, key in _stored(list(keys), "key")}
     missing = [row for row in rows.episodes if stored.get(row[0]) != keys[row[0]]]
     if missing:
         built = _build(missing, rows, public)

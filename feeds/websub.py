@@ -135,11 +135,11 @@ def websub_scan(*, now: datetime | None = None) -> list[int]:
 def _drifted(*, exclude: set[int]) -> list[int]:
     """Announced shows whose feed is no longer the one announced, for changes no timestamp window shows: media
     re-processed, a transcript added, an episode or a credit deleted. One fingerprint query per announced show."""
-    announced = WebSubPing.objects.filter(changes=F("handled")).exclude(announced_fingerprint="")
+    announced = (
+        WebSubPing.objects.filter(changes=F("handled")).exclude(announced_fingerprint="").exclude(show_id__in=exclude)
+    )
     drifted = []
     for show_id, slug, fingerprint in announced.values_list("show_id", "show__slug", "announced_fingerprint"):
-        if show_id in exclude:
-            continue
         state = feed_state(slug=slug)
         if state is not None and state.fingerprint != fingerprint:
             drifted.append(show_id)

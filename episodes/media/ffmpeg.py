@@ -132,13 +132,9 @@ def limiter_ceiling_db(true_peak_db: float) -> float:
     return true_peak_db - LIMITER_HEADROOM_DB
 
 
-def _null_output(stream: Stream) -> Stream:
-    return ffmpeg_lib.output(stream, "-", format="null")
-
-
 def _meter_output(stream: Stream) -> Stream:
     """A null output fed by a meter's pass-through: a few frames for progress, not the whole stream."""
-    return _null_output(stream.filter("aselect", f"not(mod(n,{METER_OUTPUT_EVERY}))"))
+    return ffmpeg_lib.output(stream.filter("aselect", f"not(mod(n,{METER_OUTPUT_EVERY}))"), "-", format="null")
 
 
 def candidate_meter(index: int) -> str:
