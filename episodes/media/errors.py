@@ -21,6 +21,11 @@ class ProbeError(MediaError):
     """The probe child crashed, timed out or printed something unexpected."""
 
 
+class ProbeStarved(ProbeError):
+    """The probe ran out of wall-clock time while barely using the CPU: the machine was busy, not the file
+    hostile (a file that keeps the probe busy is rejected instead). Worth another attempt later."""
+
+
 class FFmpegError(MediaError):
     """An ffmpeg run failed, timed out or stalled; carries the tail of its stderr."""
 

@@ -12,6 +12,10 @@ Usage::
 
 The probe runs ``python -m episodes.media.probe_worker`` with setrlimit caps and a kill-on-timeout, and
 opens the file with a demuxer allow list and ``protocol_whitelist=file``: playlists never get followed.
+
+A probe that runs out of time while working (its CPU time is at least ``STARVED_CPU_SHARE`` of the time
+allowed) was kept busy by the file: the file is rejected. One that got less CPU than that was starved by a
+busy machine: ``ProbeStarved`` is raised, and the job tries again later.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .config import MediaConfig
-from .errors import ProbeError
+from .errors import ProbeError, ProbeStarved
 
 Kind = Literal["audio", "video", "rejected"]
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Below this share of the timeout in CPU seconds, a timed-out probe was starved rather than kept busy.
+STARVED_CPU_SHARE = 0.25
 _ACCEPTED = "audio or video file (MP3, M4A, WAV, FLAC, Ogg, MP4, MOV, MKV or WebM)"
 
 
@@ -203,8 +209,23 @@ def _fits(width: int, height: int, config: MediaConfig) -> bool:
     return short <= limit_short and long <= limit_long
 
 
+def _kill_and_reap(proc: subprocess.Popen[bytes]) -> float:
+    """Kill the probe child and return the CPU seconds (user + system) it had used."""
+    proc.kill()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:  # already reaped elsewhere: count it as busy (the file is then rejected)
+        return float("inf")
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+    return usage.ru_utime + usage.ru_stime
+
+
 def probe(path: Path, config: MediaConfig) -> ProbeResult:
-    """Describe ``path``; never raises for bad input (see ``kind``/``reason``), only for probe failures."""
+    """Describe ``path``; never raises for bad input (see ``kind``/``reason``), only for probe failures
+    (``ProbeStarved`` when a busy machine kept the probe from finishing in time)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -229,13 +250,18 @@ def probe(path: Path, config: MediaConfig) -> ProbeResult:
     ]
     python_path = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": python_path}
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, stdin=subprocess.DEVNULL)
     try:
-        done = subprocess.run(
-            argv, capture_output=True, timeout=config.probe_timeout_s, env=env, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:  # subprocess.run has already killed the child
+        stdout, stderr = proc.communicate(timeout=config.probe_timeout_s)
+    except subprocess.TimeoutExpired:
+        cpu_s = _kill_and_reap(proc)
+        if cpu_s < STARVED_CPU_SHARE * config.probe_timeout_s:
+            raise ProbeStarved(
+                f"the probe got {cpu_s:.2f} s of CPU in its {config.probe_timeout_s:g} s: the machine was too busy"
+            ) from None
         reason = "We could not analyse this file in time; it may be damaged or deliberately malformed."
         return ProbeResult(path=path, kind="rejected", size_bytes=size, reason=reason)
+    done = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
     try:
         report = json.loads(done.stdout)
     except ValueError as exc:

@@ -21,7 +21,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
-from episodes.media.errors import FFmpegError, MediaError, MediaRejected
+from episodes.media.errors import FFmpegError, MediaError, MediaRejected, ProbeStarved
 
 log = logging.getLogger("episodes.services.processing")
 T = TypeVar("T")
@@ -88,6 +88,15 @@ def failure_for(exc: BaseException, *, max_attempts: int, attempt: int) -> Failu
     if isinstance(exc, DatabaseError):
         reason = "The database was unavailable" + (f" on {attempt} attempts." if last else "; processing will retry.")
         return Failure(reason, detail, True, "database")
+    if isinstance(exc, ProbeStarved):
+        if last:
+            reason = (
+                f"The server was too busy to analyse the file on {attempt} attempts. The uploaded file is kept: "
+                "re-process it later."
+            )
+        else:
+            reason = "The server was too busy to analyse the file; processing will retry."
+        return Failure(reason, detail, True, "timeout")
     if isinstance(exc, OSError | MediaError):
         return Failure("A temporary problem interrupted processing.", detail, True, "internal")
     return Failure("An unexpected error interrupted processing.", detail, True, "internal")

@@ -119,6 +119,25 @@ def test_random_bytes_fail_with_a_reason_and_the_upload_is_kept(episode: Episode
     assert default_storage.exists(source.storage_key)
 
 
+def test_a_probe_starved_by_a_busy_machine_is_retried_then_fails_keeping_the_upload(
+    episode: Episode, speech_wav: Path, tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    # The probe child gets no CPU (a sleeping stand-in for the probe worker), as on a swamped machine.
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\nexec sleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    settings.MEDIA_PROBE_TIMEOUT_SECONDS = 1
+    source = upload(episode, speech_wav, "episode.wav")
+    job = source.jobs.get()
+    # Eager tasks run the retries at once: every attempt was starved, then the job failed with what to do.
+    assert job.state == ProcessingJob.State.FAILED and job.attempts == job.max_attempts
+    assert job.error and "too busy" in job.error and "re-process" in job.error
+    assert default_storage.exists(source.storage_key)
+
+
 def test_an_explainer_video_gets_a_ladder_hls_and_images(show: Show, explainer_mp4: Path, media_storage: Path) -> None:
     video = video_create(show=show, title="Що таке санкції?", slug="sanktsii")
     source = upload(video, explainer_mp4, "санкції.mp4")

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError, ProgrammingError
 
-from episodes.media.errors import FFmpegError, MediaRejected
+from episodes.media.errors import FFmpegError, MediaRejected, ProbeStarved
 from episodes.services.processing_faults import (
     SourceMissing,
     db_retry,
@@ -38,6 +38,7 @@ def client_error(code: str, status: int) -> ClientError:
         (MediaRejected("This file has no audio."), False, "media"),
         (FFmpegError("ffmpeg failed", stderr_tail="moov atom not found"), False, "ffmpeg"),
         (SoftTimeLimitExceeded(), False, "timeout"),
+        (ProbeStarved("the probe got 0.01 s of CPU in its 30 s"), True, "timeout"),
         (OSError(28, "No space left on device"), True, "internal"),
         (KeyError("surprise"), True, "internal"),
     ],
@@ -51,6 +52,13 @@ def test_failures_are_classified(exc: BaseException, retry: bool, kind: str) -> 
 def test_the_last_storage_failure_says_what_happened_and_what_to_do() -> None:
     reason = failure_for(EndpointConnectionError(endpoint_url="http://s3"), max_attempts=3, attempt=3).reason
     assert "unavailable on 3 attempts" in reason and "uploaded file is kept" in reason and "re-process" in reason
+
+
+def test_a_starved_probe_retries_then_says_the_server_was_busy() -> None:
+    first = failure_for(ProbeStarved("0.01 s of CPU"), max_attempts=3, attempt=1).reason
+    last = failure_for(ProbeStarved("0.01 s of CPU"), max_attempts=3, attempt=3).reason
+    assert "too busy" in first and "will retry" in first
+    assert "too busy" in last and "on 3 attempts" in last and "re-process" in last
 
 
 def test_a_missing_key_is_recognised_however_it_is_reported() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from episodes.media import MediaConfig, MediaRejected, ProbeError, TagMeta, probe, process
+from episodes.media.errors import ProbeStarved
 
 from .conftest import Clips, ffmpeg
 
@@ -190,6 +193,31 @@ def test_probe_runs_under_a_memory_limit(clips: Clips) -> None:
         probe(clips.video(seconds=2), MediaConfig(probe_max_memory_bytes=40 * 1024**2))
 
 
-def test_probe_timeout_rejects(clips: Clips) -> None:
-    result = probe(clips.video(seconds=2), MediaConfig(probe_timeout_s=0.01))
+def _fake_probe_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> None:
+    """The probe starts ``sys.executable -m episodes.media.probe_worker …``: stand in a script for it."""
+    script = tmp_path / "fake-python"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(script))
+
+
+def test_a_probe_kept_busy_past_its_timeout_rejects_the_file(
+    clips: Clips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = clips.video(seconds=2)
+    _fake_probe_worker(tmp_path, monkeypatch, "while :; do :; done")  # burns CPU, like a decompression bomb
+    result = probe(source, MediaConfig(probe_timeout_s=1.0))
     assert result.kind == "rejected" and result.reason is not None and "in time" in result.reason
+
+
+def test_a_starved_probe_raises_for_a_retry_instead_of_rejecting(
+    clips: Clips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = clips.video(seconds=2)
+    _fake_probe_worker(tmp_path, monkeypatch, "exec sleep 30")  # no CPU: what a probe gets on a swamped machine
+    started = time.monotonic()
+    with pytest.raises(ProbeStarved, match="too busy"):
+        probe(source, MediaConfig(probe_timeout_s=1.0))
+    assert time.monotonic() - started < 10  # killed at the timeout, not waited for
+
+
