@@ -29,7 +29,7 @@ from . import ffmpeg, hls, video_argv
 from .config import MediaConfig
 from .errors import MediaRejected
 from .loudness import Loudness, parse_analysis, solve_gain
-from .plan import Plan, plan
+from .plan import Plan, VideoRung, plan
 from .probe import ProbeResult, probe
 from .runner import RunResult, run
 from .storyboard import storyboard_vtt
@@ -255,6 +255,63 @@ def process_audio(
     return ProcessResult("audio", info, p, tuple(outputs), loudness, gain)
 
 
+# Apple HLS authoring spec 1.30: a VOD variant's peak segment rate SHOULD stay within 2× its average.
+MAX_PEAK_TO_AVERAGE = 2
+# Re-encoding a rung at a constant rate pads its quiet parts: never by more than twice its capped-CRF size.
+MAX_CONSTANT_RATE_GROWTH = 2
+MIN_CONSTANT_VIDEO_BITRATE = 100_000
+
+
+def constant_rate_for(variant: hls.Variant, rung: VideoRung, audio_bitrate: int) -> int | None:
+    """The video bit rate to encode ``rung`` again at when its capped-CRF encode breaks the peak rule; None
+    when it keeps it.
+
+    The whole variant then runs at half the old peak (the busy part keeps half its bits, the rest is padded),
+    but at most at ``MAX_CONSTANT_RATE_GROWTH`` × the old average (an hour of slides before ten busy seconds
+    must not grow twentyfold), and never above the rung's cap.
+    """
+    if variant.bandwidth <= MAX_PEAK_TO_AVERAGE * variant.average_bandwidth:
+        return None
+    total = min(variant.bandwidth // MAX_PEAK_TO_AVERAGE, MAX_CONSTANT_RATE_GROWTH * variant.average_bandwidth)
+    return max(MIN_CONSTANT_VIDEO_BITRATE, min(rung.maxrate, total - audio_bitrate))
+
+
+def _share_of(stages: _Stages, stage: str, index: int, count: int) -> Callable[[float], None]:
+    """Progress of the ``index``-th of ``count`` equal steps of ``stage``."""
+    return lambda pct: stages(stage, (100 * index + pct) / count)
+
+
+def _conform_peaks(staging: Path, p: Plan, config: MediaConfig, stages: _Stages) -> list[str]:
+    """Encode again, at a constant rate, each rung whose segments peak above twice its average (content
+    mostly still, then very busy, can do that under a capped CRF); returns the names of those rungs."""
+    redone: list[str] = []
+    for index, rung in enumerate(p.rungs):
+        playlist = staging / "hls" / rung.name / "index.m3u8"
+        variant = hls.measure_variant(playlist, rung, codecs="", uri="")
+        bitrate = constant_rate_for(variant, rung, rung.audio_bitrate if p.has_audio else 0)
+        if bitrate is None:
+            continue
+        scratch = staging / ".constant-rate"
+        shutil.rmtree(scratch, ignore_errors=True)
+        for folder in video_argv.hls_variant_dirs(p, scratch)[index : index + 1]:
+            folder.mkdir(parents=True)
+        argv = video_argv.rung_constant_rate_argv(
+            p,
+            rung,
+            video_bitrate=bitrate,
+            sound=staging / rung.filename if p.has_audio else None,
+            exe=config.ffmpeg_exe(),
+            outdir=scratch,
+        )
+        _run(argv, config, p.duration, _share_of(stages, "package", index, len(p.rungs)))
+        os.replace(scratch / rung.filename, staging / rung.filename)
+        shutil.rmtree(playlist.parent)
+        os.replace(scratch / "hls" / rung.name, playlist.parent)
+        shutil.rmtree(scratch)
+        redone.append(rung.name)
+    return redone
+
+
 def _describe_hls(staging: Path, p: Plan) -> OutputFile:
     """Measure the variants the encode wrote and write the master playlist (ffmpeg's lacks measured peaks)."""
     variants = []
@@ -292,7 +349,7 @@ def process_video(
     """H.264 ladder (MP4 + HLS), poster, thumbnail, storyboard + VTT, and the audio as M4A/MP3 + waveform."""
     stages = _Stages(
         on_progress,
-        {"probe": (0, 2), "analyse": (2, 5), "encode": (5, 96), "package": (96, 98), "finalise": (98, 100)},
+        {"probe": (0, 2), "analyse": (2, 5), "encode": (5, 94), "package": (94, 98), "finalise": (98, 100)},
     )
     stages("probe")
     info = probed or probe(source, config)
@@ -314,6 +371,8 @@ def process_video(
             waveform_rate=builder.sample_rate if builder else None,
         )
         _run(argv, config, p.duration, stages.runner("encode"), builder.feed if builder else None)
+        stages("package", 0)
+        _conform_peaks(staging, p, config, stages)
         outputs = [
             _describe(
                 staging,
@@ -329,7 +388,6 @@ def process_video(
             )
             for r in p.rungs
         ]
-        stages("package", 0)
         outputs.append(_describe_hls(staging, p))
         im = p.images
         assert im is not None  # noqa: S101 - video plans always have images

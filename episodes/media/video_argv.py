@@ -46,6 +46,7 @@ TONEMAP_CHAIN: tuple[tuple[str, dict[str, str | int]], ...] = (
 # are never the poster while the video has any other frame.
 POSTER_MIN_LUMA = 32
 Step = tuple[str, tuple[str | int, ...], dict[str, str | int | float]]
+Slave = tuple[dict[str, str | int], Path]  # a tee slave: its options, its file
 # Rungs below the top one resize the rung above's 8-bit 4:2:0 frames with zimg (zscale), using swscale's
 # default bicubic kernel (B=0, C=0.6): the three resizes of 1080p30 took 1.6 s of CPU per 20 s instead of
 # 2.3 s. Luma matched swscale's within 0.1 dB PSNR. Chroma differs by siting convention only: for frames that
@@ -156,22 +157,29 @@ def x264_args(plan: Plan, rung: VideoRung) -> list[str]:
     return [arg for key, value in x264_options(plan, rung).items() for arg in (f"-{key}", value)]
 
 
-def _ladder_slaves(plan: Plan, outdir: Path, hls_dir: str) -> list[tuple[dict[str, str | int], Path]]:
+def _rung_slaves(plan: Plan, rung: VideoRung, select: str, outdir: Path, hls_dir: str) -> list[Slave]:
+    """A rung's progressive MP4 and its fMP4 HLS variant, muxed from the streams ``select`` picks."""
+    variant = outdir / hls_dir / rung.name
+    hls: dict[str, str | int] = {
+        "f": "hls", "select": select, "hls_time": plan.hls_segment_s, "hls_playlist_type": "vod",
+        "hls_segment_type": "fmp4", "hls_flags": "independent_segments", "hls_fmp4_init_filename": "init.mp4",
+        "hls_segment_filename": str(variant / "seg_%03d.m4s"),
+    }  # fmt: skip
+    return [
+        ({"f": "mp4", "select": select, "movflags": "+faststart"}, outdir / rung.filename),
+        (hls, variant / "index.m3u8"),
+    ]
+
+
+def _ladder_slaves(plan: Plan, outdir: Path, hls_dir: str) -> list[Slave]:
     """Each rung's MP4 and HLS variant pick their picture (v:i) and sound (a:track); the M4A its track."""
     _, rung_tracks, m4a_track = aac_tracks(plan)
     selects = [f"v:{i},a:{rung_tracks[i]}" if rung_tracks else f"v:{i}" for i in range(len(plan.rungs))]
-    slaves: list[tuple[dict[str, str | int], Path]] = [
-        ({"f": "mp4", "select": select, "movflags": "+faststart"}, outdir / rung.filename)
-        for rung, select in zip(plan.rungs, selects, strict=True)
+    pairs = [
+        _rung_slaves(plan, rung, select, outdir, hls_dir) for rung, select in zip(plan.rungs, selects, strict=True)
     ]
-    for rung, select in zip(plan.rungs, selects, strict=True):
-        variant = outdir / hls_dir / rung.name
-        hls: dict[str, str | int] = {
-            "f": "hls", "select": select, "hls_time": plan.hls_segment_s, "hls_playlist_type": "vod",
-            "hls_segment_type": "fmp4", "hls_flags": "independent_segments", "hls_fmp4_init_filename": "init.mp4",
-            "hls_segment_filename": str(variant / "seg_%03d.m4s"),
-        }  # fmt: skip
-        slaves.append((hls, variant / "index.m3u8"))
+    # All the MP4s first, then all the variants.
+    slaves = [mp4 for mp4, _ in pairs] + [variant for _, variant in pairs]
     m4a = next((enc for enc in plan.audio if enc.muxer == "ipod"), None)
     if m4a is not None and m4a_track is not None:
         slaves.append(({"f": m4a.muxer, "select": f"a:{m4a_track}", "movflags": "+faststart"}, outdir / m4a.filename))
@@ -193,6 +201,37 @@ def _ladder_output(plan: Plan, videos: list[Stream], sounds: list[Stream], outdi
     options |= {"map_metadata": -1, "map_chapters": -1}
     target = tee_target(_ladder_slaves(plan, outdir, hls_dir))
     return ffmpeg_lib.output(*videos, *sounds, target, format="tee", **options)
+
+
+def constant_rate_options(plan: Plan, rung: VideoRung, video_bitrate: int) -> dict[str, str]:
+    """The rung's x264 options in constant bit rate mode instead of capped CRF: every 2 s VBV window carries
+    ``video_bitrate``, padded with filler data (nal-hrd=cbr) where the picture needs less, so each segment's
+    rate stays within a few per cent of the average (Apple HLS authoring spec 1.30 for any content)."""
+    options = {key: value for key, value in x264_options(plan, rung).items() if key != "crf"}
+    rate = str(video_bitrate)
+    buffer = str(video_bitrate * 2)
+    return options | {"b:v": rate, "minrate": rate, "maxrate": rate, "bufsize": buffer, "nal-hrd": "cbr"}
+
+
+def rung_constant_rate_argv(
+    plan: Plan, rung: VideoRung, *, video_bitrate: int, sound: Path | None, exe: str, outdir: Path, hls_dir: str = "hls"
+) -> list[str]:
+    """Encode one rung again at a constant bit rate into ``outdir`` (its MP4 and HLS variant, same names).
+
+    The picture is decoded from the upload and scaled straight to the rung (swscale, as the top rung is); the
+    sound is copied from ``sound``, the rung's first MP4, so it stays the normalised AAC of the first encode.
+    Create ``outdir / hls_dir / rung.name`` first.
+    """
+    source = untrusted_input(plan.source, plan.demuxer)
+    picture = _tone_mapped(source["v:0"]) if plan.tone_map else source["v:0"]
+    streams = [_scaled(picture, rung, resample=True, cascaded=False)]
+    if sound is not None:
+        streams.append(untrusted_input(sound, "mov")["a:0"])
+    select = "v:0,a:0" if sound is not None else "v:0"
+    options: dict[str, str | int] = dict(constant_rate_options(plan, rung, video_bitrate))
+    options |= {"c:a": "copy", "map_metadata": -1, "map_chapters": -1}
+    target = tee_target(_rung_slaves(plan, rung, select, outdir, hls_dir))
+    return compile_run([ffmpeg_lib.output(*streams, target, format="tee", **options)], exe)
 
 
 def hls_variant_dirs(plan: Plan, outdir: Path, hls_dir: str = "hls") -> list[Path]:

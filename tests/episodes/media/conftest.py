@@ -119,6 +119,18 @@ class Clips:
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
         )  # fmt: skip
 
+    def still_then_busy(self) -> Path:
+        """12 s of a still picture, then 6 s of full-screen noise, with sound: under a capped CRF its last
+        segment peaks far above the average (Apple's HLS rule wants ≤ 2×)."""
+        picture = (
+            "smptebars=s=320x240:r=15:d=12[s];color=gray:s=320x240:r=15:d=6,noise=alls=100:allf=t+u[n];"
+            "[s][n]concat=n=2:v=1"
+        )
+        return self._make(
+            "still-then-busy.mp4", "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", SPEECH.format(d=18),
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+        )  # fmt: skip
+
     def narrowband(self) -> Path:
         return self._make(
             "narrow.wav",

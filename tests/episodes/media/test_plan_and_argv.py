@@ -648,3 +648,49 @@ def test_storyboard_vtt_cues_walk_the_sprite() -> None:
     assert text[:4] == ["WEBVTT", "", "00:00:00.000 --> 00:00:01.000", "sb.jpg#xywh=0,0,160,90"]
     assert text[-2:] == ["00:00:25.000 --> 00:00:25.500", "sb.jpg#xywh=800,180,160,90"]
     assert vtt_time(3723.0456) == "01:02:03.046"
+
+
+def test_a_rung_breaking_the_peak_rule_is_encoded_again_at_a_constant_rate() -> None:
+    p = plan(video_probe(1280, 720), CONFIG)
+    rung = p.rungs[1]  # 480p: maxrate 1.5 Mbit/s, AAC 128k
+    argv = video_argv.rung_constant_rate_argv(
+        p, rung, video_bitrate=700_000, sound=Path("/w/video_480p.mp4"), exe="ffmpeg", outdir=Path("/w/.cr")
+    )
+    # The picture from the upload (pinned demuxer, files only), the sound copied from the rung's first MP4.
+    assert [(path, options["-f"], options["-protocol_whitelist"]) for path, options in input_options(argv)] == [
+        ("/up/in.mp4", "mov", "file"), ("/w/video_480p.mp4", "mov", "file"),
+    ]  # fmt: skip
+    [(name, ladder)] = outputs(argv)
+    assert flag(ladder, "-f") == "tee" and flag(ladder, "-c:a") == "copy"
+    # Constant bit rate with filler data instead of CRF; the keyframe rules of every rung are kept.
+    assert "-crf" not in ladder and flag(ladder, "-nal-hrd") == "cbr"
+    assert [flag(ladder, f) for f in ("-b:v", "-minrate", "-maxrate", "-bufsize")] == [
+        "700000", "700000", "700000", "1400000",
+    ]  # fmt: skip
+    assert (flag(ladder, "-g"), flag(ladder, "-sc_threshold")) == ("60", "0")
+    assert flag(ladder, "-force_key_frames") == "expr:gte(t,n_forced*2)"
+    assert lineage(graph(argv), "scale=854:480") == ["0:v:0", "fps=30/1", "scale=854:480"]
+    slaves = tee_slaves(name)
+    assert [(o["f"], o["select"], path) for o, path in slaves] == [
+        ("mp4", "v:0,a:0", "/w/.cr/video_480p.mp4"), ("hls", "v:0,a:0", "/w/.cr/hls/480p/index.m3u8"),
+    ]  # fmt: skip
+    silent = video_argv.rung_constant_rate_argv(p, rung, video_bitrate=700_000, sound=None, exe="ffmpeg",
+                                                outdir=Path("/w/.cr"))  # fmt: skip
+    assert len(input_options(silent)) == 1 and all(o["select"] == "v:0" for o, _ in tee_slaves(outputs(silent)[0][0]))
+
+
+@pytest.mark.parametrize(
+    ("peak", "average", "expected"),
+    [
+        (2_000_000, 1_000_000, None),  # exactly 2×: kept
+        (3_600_000, 1_000_000, 1_800_000 - 128_000),  # half the peak, less the sound
+        (5_000_000, 100_000, 100_000),  # at most twice the size (200k in all), but ≥ 100k of video
+        (9_000_000, 4_000_000, 3_500_000),  # … and never above the rung's cap
+    ],
+)
+def test_constant_rate_for_a_rung(peak: int, average: int, expected: int | None) -> None:
+    from episodes.media.pipeline import constant_rate_for
+
+    rung = plan(video_probe(1280, 720), CONFIG).rungs[0]  # 720p: maxrate 3.5 Mbit/s
+    variant = Variant("720p/index.m3u8", peak, average, "", 1280, 720, 30.0, ())
+    assert constant_rate_for(variant, rung, 128_000) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -103,6 +104,45 @@ def test_hls_master_and_variants(ladder: Run) -> None:
         finally:
             joined.unlink()
     assert len(hls.files) > 6 and all((ladder.workdir / f).exists() for f in hls.files)
+
+
+def master_rates(workdir: Path) -> dict[str, tuple[int, int]]:
+    """{variant uri: (BANDWIDTH, AVERAGE-BANDWIDTH)} from the master playlist."""
+    lines = (workdir / "hls" / "master.m3u8").read_text().splitlines()
+    rates = {}
+    for line, uri in zip(lines, lines[1:], strict=False):
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', line.split(":", 1)[1]))
+            rates[uri] = (int(attrs["BANDWIDTH"]), int(attrs["AVERAGE-BANDWIDTH"]))
+    return rates
+
+
+def test_still_then_busy_content_keeps_the_peak_within_twice_the_average(
+    tmp_path: Path, clips: Clips, fast_config: MediaConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = clips.still_then_busy()
+    result = process(source, tmp_path / "conformed", TagMeta(title="Слайди"), fast_config)
+    [(uri, (peak, average))] = master_rates(tmp_path / "conformed").items()
+    assert uri == "240p/index.m3u8" and 0 < peak <= 2 * average
+    # The rung was encoded again at a constant rate: the still segments weigh what the busy one does.
+    segments, _ = parse_media_playlist(tmp_path / "conformed" / "hls" / uri)
+    sizes = [(tmp_path / "conformed" / "hls" / "240p" / name).stat().st_size for name, _ in segments]
+    assert len(sizes) == 3 and max(sizes) < 1.5 * min(sizes)
+    # Its MP4 is the same encode, with the sound, the keyframes every 2 s, and what the description says.
+    mp4 = result.output("video_mp4")
+    assert mp4 is not None
+    path = tmp_path / "conformed" / mp4.path
+    assert mp4.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() and mp4.size_bytes == path.stat().st_size
+    assert keyframe_times(path) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0]
+    with av.open(str(path)) as c:
+        assert len(c.streams.audio) == 1 and float(c.duration or 0) / 1e6 == pytest.approx(18.0, abs=0.2)
+    assert not list((tmp_path / "conformed").rglob(".constant-rate"))
+
+    # Without that step, the capped CRF alone breaks the rule on this clip (what the step is for).
+    monkeypatch.setattr("episodes.media.pipeline.constant_rate_for", lambda *args: None)
+    process(source, tmp_path / "capped", TagMeta(title="Слайди"), fast_config)
+    [(peak, average)] = master_rates(tmp_path / "capped").values()
+    assert peak > 2 * average
 
 
 def test_poster_thumbnail_storyboard_and_vtt(ladder: Run) -> None:
