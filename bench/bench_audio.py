@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support import measure  # noqa: E402
+from support import Phase, measure  # noqa: E402
 
 from episodes.media import MediaConfig, TagMeta, probe, process_audio  # noqa: E402
 from episodes.media.plan import plan  # noqa: E402
@@ -104,14 +104,14 @@ def main() -> None:
         # On a shared machine a phase can be slowed by others' work: with --rounds, every phase runs that
         # many times, each round in a rotated order, and each keeps its best time (and its largest RSS).
         phases = {"A": bare(single=False), "B": bare(single=True), "ours": ours}
-        runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name in phases}
+        runs: dict[str, list[Phase]] = {name: [] for name in phases}
         for round_ in range(max(1, args.rounds)):
             names = list(phases)
             for name in names[round_ % 3 :] + names[: round_ % 3]:
                 runs[name].append(measure(phases[name]))
         if args.rounds > 1:
             for name, results in runs.items():
-                print(f"  {name}: " + ", ".join(f"{wall:.1f} s" for wall, _, _ in results))
+                print(f"  {name}: " + ", ".join(f"{r.wall_s:.1f} s" for r in results))
 
     def best(name: str) -> tuple[float, int, int]:
         results = runs[name]

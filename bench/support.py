@@ -3,7 +3,7 @@ processes (so each phase's ffmpeg children report their own peak RSS).
 
     server = Gunicorn(env, workers=2, extra=("-k", "gthread", "--threads", "4"))
     status, headers, body = http_get(server.port, "/health/live")
-    wall_s, children_rss_kib, self_rss_kib = measure(lambda: run_the_phase())
+    phase = measure(lambda: run_the_phase())   # wall_s, children_rss_kib, self_rss_kib, cpu_s
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,16 +81,26 @@ def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+class Phase(NamedTuple):
+    """One measured phase: wall time, peak RSS of its child processes and of itself (KiB), CPU seconds."""
+
+    wall_s: float
+    children_rss_kib: int
+    self_rss_kib: int
+    cpu_s: float  # user + system, of the phase's process and all its children
+
+
 def _phase(fn: Callable[[], None], queue: multiprocessing.Queue) -> None:
     started = time.perf_counter()
     fn()
     elapsed = time.perf_counter() - started
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    queue.put((elapsed, children, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    children, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    cpu = children.ru_utime + children.ru_stime + me.ru_utime + me.ru_stime
+    queue.put(Phase(elapsed, children.ru_maxrss, me.ru_maxrss, cpu))
 
 
-def measure(fn: Callable[[], None]) -> tuple[float, int, int]:
-    """Run fn in a forked process; return (wall seconds, peak child RSS, peak RSS of the process, KiB)."""
+def measure(fn: Callable[[], None]) -> Phase:
+    """Run fn in a forked process and measure it (see Phase)."""
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_phase, args=(fn, queue))
