@@ -121,9 +121,7 @@ def _window_for(hit: DownloadHit, when: datetime) -> ListenerWindow:
     """The listener's window holding ``when``; a new one when none does. Call inside a transaction."""
     today = when.date()
     mine = Q(listener=hit.listener, day=today) | Q(listener=hit.previous_listener, day=today - timedelta(days=1))
-    candidates = list(
-        ListenerWindow.objects.select_for_update().filter(mine, target=hit.target).order_by("started_at")
-    )
+    candidates = list(ListenerWindow.objects.select_for_update().filter(mine, target=hit.target).order_by("started_at"))
     for window in candidates:
         if window.started_at <= when < window.started_at + WINDOW:
             return window

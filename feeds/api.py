@@ -1,7 +1,7 @@
 """Download counts over the API (staff only for now), mounted by media_hub.api at ``/api/v1/stats/``.
 
-    GET /api/v1/stats/shows/ukraine-insights/downloads?since=2026-01-01&until=2026-01-31
-    GET /api/v1/stats/episodes/12/downloads
+GET /api/v1/stats/shows/ukraine-insights/downloads?since=2026-01-01&until=2026-01-31
+GET /api/v1/stats/episodes/12/downloads
 """
 
 from __future__ import annotations

@@ -206,9 +206,7 @@ def items_prepare(*, show: Show) -> int:
 
 def items_prepare_all() -> int:
     """``items_prepare`` for every show with a live episode; how many items were built."""
-    shows = Show.objects.filter(
-        episodes__status=Status.PUBLISHED, episodes__publish_at__lte=timezone.now()
-    ).distinct()
+    shows = Show.objects.filter(episodes__status=Status.PUBLISHED, episodes__publish_at__lte=timezone.now()).distinct()
     built = 0
     for show in shows.order_by("pk"):
         try:

@@ -262,8 +262,9 @@ def feed_changes_between(*, since: datetime, until: datetime) -> list[int]:
     )
     person_edited = {f"person__{name}": value for name, value in window.items()}
     shows.update(
-        EpisodePerson.objects.filter(Q(**window) | Q(**person_edited), episode__first_published_at__lte=until)
-        .values_list("episode__show_id", flat=True)
+        EpisodePerson.objects.filter(
+            Q(**window) | Q(**person_edited), episode__first_published_at__lte=until
+        ).values_list("episode__show_id", flat=True)
     )
     shows.update(ShowPerson.objects.filter(Q(**window) | Q(**person_edited)).values_list("show_id", flat=True))
     return sorted(shows)

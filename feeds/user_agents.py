@@ -1,9 +1,9 @@
 """User-Agent → bot or app name, for download counting (after the OPAWG podcast user-agent list, abridged).
 
-    >>> app_name("Overcast/3.0 (+http://overcast.fm/; iOS podcast app)")
-    'Overcast'
-    >>> is_bot("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
-    True
+>>> app_name("Overcast/3.0 (+http://overcast.fm/; iOS podcast app)")
+'Overcast'
+>>> is_bot("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+True
 """
 
 from __future__ import annotations

@@ -23,9 +23,7 @@ class ApiJsonErrorsMiddleware:
         ):
             code, message = REASONS.get(response.status_code, ("http_error", "The request could not be served."))
             body = {"error": {"code": code, "message": message}}
-            replacement = HttpResponse(
-                json.dumps(body), status=response.status_code, content_type="application/json"
-            )
+            replacement = HttpResponse(json.dumps(body), status=response.status_code, content_type="application/json")
             for header in ("Allow", "WWW-Authenticate", "Vary"):
                 if header in response:
                     replacement[header] = response[header]

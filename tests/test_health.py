@@ -32,9 +32,7 @@ def test_ready_reports_a_missing_ffmpeg_as_503(client: Client, settings: Any) ->
 
 
 @pytest.mark.django_db
-def test_a_hanging_dependency_is_reported_within_the_timeout(
-    client: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_hanging_dependency_is_reported_within_the_timeout(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
     import time
 

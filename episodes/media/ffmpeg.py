@@ -203,9 +203,9 @@ def audio_output(stream: Stream, enc: AudioEncode, outdir: Path, *, chapters: bo
 
 def waveform_output(stream: Stream, sample_rate: int) -> Stream:
     """Mono 16-bit PCM on stdout for the waveform builder, in 1 s frames (the last one not padded)."""
-    mono = stream.filter(
-        "aresample", sample_rate, filter_size=WAVEFORM_FILTER_SIZE, ochl="mono", osf="s16"
-    ).filter("asetnsamples", n=sample_rate, p=0)
+    mono = stream.filter("aresample", sample_rate, filter_size=WAVEFORM_FILTER_SIZE, ochl="mono", osf="s16").filter(
+        "asetnsamples", n=sample_rate, p=0
+    )
     return ffmpeg_lib.output(mono, "pipe:1", format="s16le", **{"c:a": "pcm_s16le"})
 
 
@@ -256,11 +256,7 @@ def chapters_ffmetadata(chapters: Iterable[ChapterMark], duration: float) -> str
     lines = [";FFMETADATA1"]
     marks: Sequence[ChapterMark] = sorted(chapters, key=lambda c: c.start_s)
     for i, mark in enumerate(marks):
-        end = (
-            mark.end_s
-            if mark.end_s is not None
-            else (marks[i + 1].start_s if i + 1 < len(marks) else duration)
-        )
+        end = mark.end_s if mark.end_s is not None else (marks[i + 1].start_s if i + 1 < len(marks) else duration)
         lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={math.floor(mark.start_s * 1000)}"]
         lines += [
             f"END={max(math.floor(end * 1000), math.floor(mark.start_s * 1000) + 1)}",

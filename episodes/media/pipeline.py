@@ -98,9 +98,7 @@ def _sha256(path: Path) -> str:
 
 def _describe(root: Path, rel: str, kind: str, mime: str, **extra: Any) -> OutputFile:
     path = root / rel
-    return OutputFile(
-        kind=kind, path=rel, mime=mime, size_bytes=path.stat().st_size, sha256=_sha256(path), **extra
-    )
+    return OutputFile(kind=kind, path=rel, mime=mime, size_bytes=path.stat().st_size, sha256=_sha256(path), **extra)
 
 
 def _run(
@@ -393,9 +391,7 @@ def process_video(
         assert im is not None  # noqa: S101 - video plans always have images
         (staging / "storyboard.vtt").write_text(storyboard_vtt(im, p.duration, "storyboard.jpg"))
         outputs += [
-            _describe(
-                staging, "poster.jpg", "poster", "image/jpeg", width=im.poster_width, height=im.poster_height
-            ),
+            _describe(staging, "poster.jpg", "poster", "image/jpeg", width=im.poster_width, height=im.poster_height),
             _describe(
                 staging,
                 "thumbnail.jpg",

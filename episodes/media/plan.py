@@ -249,9 +249,7 @@ def _chain_rate(sample_rate: int | None) -> int:
 def _audio_outputs(channels: int, with_opus: bool, rate: int = 44100) -> tuple[AudioEncode, ...]:
     mono = channels == 1
     outputs = [
-        AudioEncode(
-            "audio_mp3", "audio.mp3", "libmp3lame", "mp3", 128_000, 44100, channels, "audio/mpeg", "mp3"
-        ),
+        AudioEncode("audio_mp3", "audio.mp3", "libmp3lame", "mp3", 128_000, 44100, channels, "audio/mpeg", "mp3"),
         AudioEncode(
             "audio_aac",
             "audio.m4a",

@@ -192,9 +192,7 @@ def classify(path: Path, size: int, report: dict[str, Any], config: MediaConfig)
     elif video is not None and (video.width or 0) * (video.height or 0) == 0:
         reason = "The video has no picture size we can read."
     elif video is not None and not _fits(video.width or 0, video.height or 0, config):
-        reason = (
-            f"The video is {video.width}×{video.height}; the limit is {config.max_width}×{config.max_height}."
-        )
+        reason = f"The video is {video.width}×{video.height}; the limit is {config.max_width}×{config.max_height}."
     elif video is not None and not video.decoded:
         reason = "The video stream could not be decoded (it may be damaged or use an unsupported codec)."
     if reason is not None:

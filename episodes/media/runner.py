@@ -130,9 +130,7 @@ def run(
     readers = [threading.Thread(target=_read_lines, args=(proc.stderr, state), daemon=True)]
     if stdout_sink is not None:
         assert proc.stdout is not None  # noqa: S101
-        readers.append(
-            threading.Thread(target=_read_stdout, args=(proc.stdout, stdout_sink, state), daemon=True)
-        )
+        readers.append(threading.Thread(target=_read_stdout, args=(proc.stdout, stdout_sink, state), daemon=True))
     for reader in readers:
         reader.start()
     killed: str | None = None
@@ -172,13 +170,9 @@ def run(
     if killed is not None:
         raise FFmpegTimeout(killed, argv=argv, returncode=proc.returncode, stderr_tail=tail)
     if state.sink_error is not None:
-        raise FFmpegError(
-            f"reading ffmpeg's output failed: {state.sink_error!r}", argv=argv, stderr_tail=tail
-        )
+        raise FFmpegError(f"reading ffmpeg's output failed: {state.sink_error!r}", argv=argv, stderr_tail=tail)
     if proc.returncode != 0:
-        raise FFmpegError(
-            explain(lines, proc.returncode), argv=argv, returncode=proc.returncode, stderr_tail=tail
-        )
+        raise FFmpegError(explain(lines, proc.returncode), argv=argv, returncode=proc.returncode, stderr_tail=tail)
     if on_progress is not None and reported < 100.0:
         on_progress(100.0)
     return RunResult(

@@ -57,11 +57,7 @@ def chapter_spans(chapters: tuple[ChapterMark, ...], duration: float) -> list[tu
     marks = sorted(chapters, key=lambda c: c.start_s)
     spans = []
     for i, mark in enumerate(marks):
-        end = (
-            mark.end_s
-            if mark.end_s is not None
-            else (marks[i + 1].start_s if i + 1 < len(marks) else duration)
-        )
+        end = mark.end_s if mark.end_s is not None else (marks[i + 1].start_s if i + 1 < len(marks) else duration)
         spans.append((mark.start_s, max(end, mark.start_s), mark.title))
     return spans
 
@@ -82,9 +78,7 @@ def write_id3(path: Path, meta: TagMeta, *, duration: float) -> None:
         tags.add(id3.COMM(encoding=enc, lang=meta.language[:3].ljust(3, "x"), desc="", text=meta.description))
     cover = _cover(meta)
     if cover is not None:
-        tags.add(
-            id3.APIC(encoding=enc, mime=cover[1], type=id3.PictureType.COVER_FRONT, desc="", data=cover[0])
-        )
+        tags.add(id3.APIC(encoding=enc, mime=cover[1], type=id3.PictureType.COVER_FRONT, desc="", data=cover[0]))
     spans = chapter_spans(meta.chapters, duration)
     if spans:
         ids = [f"chp{i}" for i in range(len(spans))]

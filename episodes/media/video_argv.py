@@ -63,7 +63,7 @@ def _rung_steps(rung: VideoRung, *, resample: bool = True, cascaded: bool = Fals
     ``cascaded=True``: the input is the rung above (yuv420p), resized with zscale; the top rung (any
     source pixel format, range or depth) goes through swscale.
     """
-    rate: tuple[Step, ...] = ((("fps", (f"{rung.fps.numerator}/{rung.fps.denominator}",), {}),) if resample else ())
+    rate: tuple[Step, ...] = (("fps", (f"{rung.fps.numerator}/{rung.fps.denominator}",), {}),) if resample else ()
     size: Step = (
         ("zscale", (rung.width, rung.height), CASCADE_SCALER) if cascaded else ("scale", (rung.width, rung.height), {})
     )

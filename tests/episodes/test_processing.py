@@ -96,9 +96,7 @@ def test_reprocessing_swaps_the_whole_set_and_removes_the_old_files(
     assert stored_files(media_storage, old_run) == []
 
 
-def test_a_published_episode_stays_published_while_it_is_reprocessed(
-    episode: Episode, speech_wav: Path
-) -> None:
+def test_a_published_episode_stays_published_while_it_is_reprocessed(episode: Episode, speech_wav: Path) -> None:
     upload(episode, speech_wav, "take1.wav")
     episode_publish(episode=episode)
     media_reprocess(owner=episode)

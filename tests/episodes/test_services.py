@@ -117,9 +117,7 @@ def test_duplicate_guid_on_import_is_rejected(episode: Episode) -> None:
 
 def test_invalid_chapters_are_rejected(episode: Episode) -> None:
     with pytest.raises(InvalidInput, match="starts before"):
-        services.episode_update(
-            episode=episode, chapters=[{"start": 10, "title": "B"}, {"start": 5, "title": "A"}]
-        )
+        services.episode_update(episode=episode, chapters=[{"start": 10, "title": "B"}, {"start": 5, "title": "A"}])
     services.episode_update(episode=episode, chapters=[{"start": 0, "title": "Вступ"}, {"start": 30, "title": "Two"}])
 
 

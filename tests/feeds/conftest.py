@@ -99,9 +99,7 @@ def make_episode(number: int = 1, **overrides: Any) -> FeedEpisode:
                 default=True,
                 integrity=Integrity(type="sri", value="sha384-AbCdEf0123456789"),
             ),
-            AlternateEnclosure(
-                mime_type="audio/opus", sources=(f"{media}.opus",), length=4_000_000, bitrate=48_000
-            ),
+            AlternateEnclosure(mime_type="audio/opus", sources=(f"{media}.opus",), length=4_000_000, bitrate=48_000),
         ),
     )
     return dataclasses.replace(episode, **overrides)

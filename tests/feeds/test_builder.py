@@ -119,18 +119,14 @@ def test_item_itunes_tags(channel: etree._Element) -> None:
 
 def test_item_podcast_namespace_tags(channel: etree._Element) -> None:
     item = channel.find("item")
-    transcripts = [
-        (t.get("type"), t.get("language"), t.get("rel")) for t in item.findall("podcast:transcript", NS)
-    ]
+    transcripts = [(t.get("type"), t.get("language"), t.get("rel")) for t in item.findall("podcast:transcript", NS)]
     assert transcripts == [
         ("text/vtt", "uk", "captions"),
         ("application/x-subrip", "uk", None),
         ("application/json", "uk", None),
     ]
     chapters = item.find("podcast:chapters", NS)
-    assert chapters.get("type") == "application/json+chapters" and chapters.get("url").endswith(
-        ".chapters.json"
-    )
+    assert chapters.get("type") == "application/json+chapters" and chapters.get("url").endswith(".chapters.json")
     soundbite = item.find("podcast:soundbite", NS)
     assert (soundbite.get("startTime"), soundbite.get("duration"), soundbite.text) == (
         "73.5",

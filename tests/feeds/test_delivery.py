@@ -149,7 +149,7 @@ def test_hls_files_under_the_current_package_only(client: Client, show: Any) -> 
     video = live_video(show)
     master = add_rendition(video, "hls", content=b"#EXTM3U\nv0/index.m3u8\n")
     folder = master.storage_key.rsplit("/", 1)[0]
-    store(f"{folder}/v0/index.m3u8", b"#EXTM3U\n#EXT-X-MAP:URI=\"init_0.mp4\"\nseg_000.m4s\n")
+    store(f"{folder}/v0/index.m3u8", b'#EXTM3U\n#EXT-X-MAP:URI="init_0.mp4"\nseg_000.m4s\n')
     store(f"{folder}/v0/seg_000.m4s", b"\x00" * 4096)
     store("secret.m3u8", b"#EXTM3U\n")
     base = f"/d/v/{video.pk}/hls"

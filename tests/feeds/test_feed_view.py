@@ -177,7 +177,9 @@ def test_enclosure_url_is_stable_across_reprocessing(client: Client, show: Any) 
     (before,) = entries(client)
     add_rendition(episode, "audio_mp3", run="run2", content=b"\xff" * 2000)
     (after,) = entries(client)
-    assert after.enclosures[0].href == before.enclosures[0].href == f"http://127.0.0.1:8000/d/e/{episode.pk}/audio_mp3.mp3"
+    assert (
+        after.enclosures[0].href == before.enclosures[0].href == f"http://127.0.0.1:8000/d/e/{episode.pk}/audio_mp3.mp3"
+    )
     assert int(after.enclosures[0].length) == 2000 != int(before.enclosures[0].length)
 
 

@@ -52,9 +52,7 @@ def test_feedparser_reads_channel_and_items() -> None:
 
 
 def test_podcastparser_reads_the_feed() -> None:
-    parsed = podcastparser.parse(
-        "https://news.example.com/podcasts/ukraine-week/feed.xml", io.BytesIO(_xml())
-    )
+    parsed = podcastparser.parse("https://news.example.com/podcasts/ukraine-week/feed.xml", io.BytesIO(_xml()))
     assert parsed["title"] == "Україна: тиждень 5"
     assert parsed["cover_url"] == "https://cdn.example.com/covers/ukraine-week.jpg"
     assert parsed["type"] == "episodic"

@@ -250,9 +250,7 @@ def test_the_beat_task_sends_due_pings(hub: Hub, show: Any, settings: Any) -> No
 
 
 @pytest.mark.django_db
-def test_the_scan_sees_changes_no_timestamp_shows(
-    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_the_scan_sees_changes_no_timestamp_shows(hub: Hub, show: Any, django_capture_on_commit_callbacks: Any) -> None:
     """Re-processed media, a new transcript and a deleted episode change the feed without an edit to any row the
     time window looks at: the scan compares the feed's fingerprint with the one announced."""
     from tests.feeds.factories import add_rendition, add_transcript

@@ -184,9 +184,7 @@ class Clips:
         args = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}:d={seconds}"]
         if audio:
             args += ["-f", "lavfi", "-i", SPEECH.format(d=seconds), "-c:a", "aac", "-ac", "2", "-shortest"]
-        return self._make(
-            name, *args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra
-        )
+        return self._make(name, *args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra)
 
     def rotated(self) -> Path:
         plain = self.video("landscape.mp4", size="640x360", seconds=3)

@@ -52,9 +52,7 @@ def episode(tmp_path_factory: pytest.TempPathFactory, clips: Clips, cover: Path)
     )
     stages: list[tuple[str, float]] = []
     workdir = tmp_path_factory.mktemp("audio-episode")
-    result = process(
-        clips.speech(20, amp=0.3), workdir, meta, MediaConfig(), lambda s, p: stages.append((s, p))
-    )
+    result = process(clips.speech(20, amp=0.3), workdir, meta, MediaConfig(), lambda s, p: stages.append((s, p)))
     return Run(result, workdir, stages)
 
 

@@ -47,9 +47,7 @@ def video_probe(
         )
     ]
     if audio_channels:
-        streams.append(
-            StreamInfo(index=1, kind="audio", codec="aac", channels=audio_channels, sample_rate=48000)
-        )
+        streams.append(StreamInfo(index=1, kind="audio", codec="aac", channels=audio_channels, sample_rate=48000))
     return ProbeResult(
         path=Path("/up/in.mp4"),
         kind="video",
@@ -278,9 +276,7 @@ def test_audio_encode_argv_one_process_all_outputs_normalised() -> None:
     assert (flag(mp3, "-f"), flag(mp3, "-write_xing"), flag(mp3, "-b:a")) == ("mp3", "1", "128000")
     assert (flag(m4a, "-f"), flag(m4a, "-movflags"), flag(m4a, "-map_chapters")) == ("ipod", "+faststart", "-1")
     assert flag(m4a, "-map_metadata:g") == "-1" and flag(m4a, "-map_metadata:s") == "-1"
-    with_chapters = ffmpeg.audio_encode_argv(
-        p, gain_db=0, exe="ff", outdir=Path("/w"), chapters_file=Path("/w/c")
-    )
+    with_chapters = ffmpeg.audio_encode_argv(p, gain_db=0, exe="ff", outdir=Path("/w"), chapters_file=Path("/w/c"))
     assert [path for path, _ in input_options(with_chapters)] == ["/up/in.mp3", "/w/c"]
     assert flag(output(with_chapters, "/w/audio.m4a"), "-map_chapters") == "1"  # input 1: the FFMETADATA file
     assert flag(output(with_chapters, "/w/audio.mp3"), "-map_chapters") == "-1"
@@ -449,9 +445,7 @@ def test_video_without_audio_and_mono_sources_map_their_own_tracks() -> None:
 
 
 def test_chapters_ffmetadata_escapes_and_fills_ends() -> None:
-    text = ffmpeg.chapters_ffmetadata(
-        [ChapterMark(5.0, None, "b=c;#d"), ChapterMark(0.0, None, "Вступ")], 9.5
-    )
+    text = ffmpeg.chapters_ffmetadata([ChapterMark(5.0, None, "b=c;#d"), ChapterMark(0.0, None, "Вступ")], 9.5)
     assert text.splitlines() == [
         ";FFMETADATA1",
         "[CHAPTER]",

@@ -62,9 +62,7 @@ def test_truncated_mp4_is_reported_as_incomplete(tmp_path: Path, clips: Clips) -
     assert result.reason == "The file is damaged or incomplete (it may have been cut off during upload)."
 
 
-PLAYLIST = (
-    "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\n{url}\n#EXT-X-ENDLIST\n"
-)
+PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\n{url}\n#EXT-X-ENDLIST\n"
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".avi"])
@@ -162,9 +160,7 @@ def test_surround_and_narrowband_audio(clips: Clips) -> None:
 
 def test_chapters_and_tags_are_reported(tmp_path: Path, clips: Clips) -> None:
     meta = tmp_path / "meta.txt"
-    meta.write_text(
-        ";FFMETADATA1\ntitle=Тиждень\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1500\ntitle=Вступ\n"
-    )
+    meta.write_text(";FFMETADATA1\ntitle=Тиждень\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1500\ntitle=Вступ\n")
     out = tmp_path / "chaptered.m4a"
     ffmpeg(
         "-i",
@@ -219,5 +215,3 @@ def test_a_starved_probe_raises_for_a_retry_instead_of_rejecting(
     with pytest.raises(ProbeStarved, match="too busy"):
         probe(source, MediaConfig(probe_timeout_s=1.0))
     assert time.monotonic() - started < 10  # killed at the timeout, not waited for
-
-

@@ -59,7 +59,5 @@ def test_stall_without_progress_is_killed() -> None:
 
 
 def test_explain_maps_known_failures() -> None:
-    assert (
-        explain(["x", "No space left on device"], 1) == "The server ran out of disk space while processing."
-    )
+    assert explain(["x", "No space left on device"], 1) == "The server ran out of disk space while processing."
     assert explain(["boom"], 1) == "ffmpeg failed (exit status 1): boom"

@@ -34,9 +34,7 @@ def keyframe_times(path: Path) -> list[float]:
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
         time_base = stream.time_base or Fraction(1)
-        return [
-            round(float(p.pts * time_base), 3) for p in c.demux(stream) if p.is_keyframe and p.pts is not None
-        ]
+        return [round(float(p.pts * time_base), 3) for p in c.demux(stream) if p.is_keyframe and p.pts is not None]
 
 
 def video_facts(path: Path) -> tuple[int, int, str, float, int]:
@@ -211,9 +209,7 @@ def test_video_without_audio_is_video_only(tmp_path: Path, clips: Clips, fast_co
     assert re.search(r'CODECS="avc1\.[0-9a-f]{6}"', master)
 
 
-def test_hdr_ten_bit_is_tone_mapped_to_8_bit_sdr(
-    tmp_path: Path, clips: Clips, fast_config: MediaConfig
-) -> None:
+def test_hdr_ten_bit_is_tone_mapped_to_8_bit_sdr(tmp_path: Path, clips: Clips, fast_config: MediaConfig) -> None:
     result = process(clips.hdr10(), tmp_path, TagMeta(), fast_config)
     assert result.plan.tone_map
     rung = result.output("video_mp4")
