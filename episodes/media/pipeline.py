@@ -279,10 +279,9 @@ def _share_of(stages: _Stages, stage: str, index: int, count: int) -> Callable[[
     return lambda pct: stages(stage, (100 * index + pct) / count)
 
 
-def _conform_peaks(staging: Path, p: Plan, config: MediaConfig, stages: _Stages) -> list[str]:
+def _conform_peaks(staging: Path, p: Plan, config: MediaConfig, stages: _Stages) -> None:
     """Encode again, at a constant rate, each rung whose segments peak above twice its average (content
-    mostly still, then very busy, can do that under a capped CRF); returns the names of those rungs."""
-    redone: list[str] = []
+    mostly still, then very busy, can do that under a capped CRF). Its MP4 and HLS variant are replaced."""
     for index, rung in enumerate(p.rungs):
         playlist = staging / "hls" / rung.name / "index.m3u8"
         variant = hls.measure_variant(playlist, rung, codecs="", uri="")
@@ -290,9 +289,7 @@ def _conform_peaks(staging: Path, p: Plan, config: MediaConfig, stages: _Stages)
         if bitrate is None:
             continue
         scratch = staging / ".constant-rate"
-        shutil.rmtree(scratch, ignore_errors=True)
-        for folder in video_argv.hls_variant_dirs(p, scratch)[index : index + 1]:
-            folder.mkdir(parents=True)
+        (scratch / "hls" / rung.name).mkdir(parents=True)
         argv = video_argv.rung_constant_rate_argv(
             p,
             rung,
@@ -306,8 +303,6 @@ def _conform_peaks(staging: Path, p: Plan, config: MediaConfig, stages: _Stages)
         shutil.rmtree(playlist.parent)
         os.replace(scratch / "hls" / rung.name, playlist.parent)
         shutil.rmtree(scratch)
-        redone.append(rung.name)
-    return redone
 
 
 def _describe_hls(staging: Path, p: Plan) -> OutputFile:
