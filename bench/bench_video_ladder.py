@@ -134,7 +134,7 @@ def compare(kind: str, seconds: float, config: MediaConfig, root: Path, rounds_w
         rounds.append((base, mine))
         print(
             f"  round {round_ + 1}: baseline {base.wall_s:6.1f} s ({base.cpu_s:6.1f} CPU-s), ours {mine.wall_s:6.1f} s "
-            f"({mine.cpu_s:6.1f} CPU-s): {mine.wall_s / base.wall_s:.2f}",
+            f"({mine.cpu_s:6.1f} CPU-s): {mine.wall_s / base.wall_s:.3f}",
             flush=True,
         )
     base_s = statistics.median(b.wall_s for b, _ in rounds)
@@ -146,7 +146,7 @@ def compare(kind: str, seconds: float, config: MediaConfig, root: Path, rounds_w
     print(f"  baseline (one ffmpeg per rung + HLS remux): {base_s:7.1f} s  peak RSS {base_rss / 1024:7.1f} MiB")
     print(f"  ours (single decode, everything):           {ours_s:7.1f} s  peak RSS {ours_rss / 1024:7.1f} MiB")
     label = "ratio ours / baseline" + (f", median of {len(rounds)} paired rounds" if len(rounds) > 1 else "")
-    print(f"  {label}: {ratio:.2f}  (target ≤ 0.70); CPU time: {cpu_ratio:.2f}", flush=True)
+    print(f"  {label}: {ratio:.3f}  (target ≤ 0.70); CPU time: {cpu_ratio:.3f}", flush=True)
     return ratio
 
 
@@ -164,7 +164,7 @@ def main() -> None:
         parser.error(f"unknown sources {sorted(unknown)}")
     with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
         ratios = {kind: compare(kind, args.seconds, config, Path(tmp), max(1, args.rounds)) for kind in kinds}
-    print("ratios: " + ", ".join(f"{kind} {ratio:.2f}" for kind, ratio in ratios.items()) + " (target ≤ 0.70)")
+    print("ratios: " + ", ".join(f"{kind} {ratio:.3f}" for kind, ratio in ratios.items()) + " (target ≤ 0.70)")
 
 
 if __name__ == "__main__":

@@ -85,9 +85,13 @@ def compile_run(
     return [str(arg) for arg in run.overwrite_output().compile(cmd=exe)]
 
 
-def untrusted_input(path: Path, demuxer: str) -> Stream:
-    """Input node for an upload: no protocol but plain files, and the demuxer the probe approved."""
-    return ffmpeg_lib.input(str(Path(path).resolve()), format=demuxer, protocol_whitelist="file")
+def untrusted_input(path: Path, demuxer: str, *, threads: int = 0) -> Stream:
+    """Input node for an upload: no protocol but plain files, and the demuxer the probe approved.
+
+    ``threads``: its decoders' thread count (0: ffmpeg's choice, no option written).
+    """
+    options: dict[str, str | int] = {"threads": threads} if threads else {}
+    return ffmpeg_lib.input(str(Path(path).resolve()), format=demuxer, protocol_whitelist="file", **options)
 
 
 def fan_out(stream: Stream, count: int, *, audio: bool) -> list[Stream]:

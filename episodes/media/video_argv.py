@@ -258,7 +258,7 @@ def video_encode_argv(
 
     Create ``hls_variant_dirs(plan, outdir, hls_dir)`` before running it.
     """
-    source = untrusted_input(plan.source, plan.demuxer)
+    source = untrusted_input(plan.source, plan.demuxer, threads=plan.decode_threads)
     videos, images = _video_graph(plan, source)
     tracks, _, _ = aac_tracks(plan)
     others = [enc for enc in plan.audio if enc.muxer != "ipod"]  # the MP3: its own encoder

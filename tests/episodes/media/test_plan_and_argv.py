@@ -688,3 +688,19 @@ def test_constant_rate_for_a_rung(peak: int, average: int, expected: int | None)
     rung = plan(video_probe(1280, 720), CONFIG).rungs[0]  # 720p: maxrate 3.5 Mbit/s
     variant = Variant("720p/index.m3u8", peak, average, "", 1280, 720, 30.0, ())
     assert constant_rate_for(variant, rung, 128_000) == expected
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "fps", "threads"),
+    [(1920, 1080, 30.0, 1), (1080, 1920, 25.0, 1), (640, 480, 15.0, 1), (1920, 1080, 60.0, 0), (3840, 2160, 30.0, 0)],
+)
+def test_ladder_decodes_on_one_thread_up_to_1080p30(width: int, height: int, fps: float, threads: int) -> None:
+    p = plan(video_probe(width, height, fps), CONFIG)
+    assert p.decode_threads == threads
+    argv = video_argv.video_encode_argv(p, gain_db=0.0, exe="ffmpeg", outdir=Path("/w"))
+    [(_, options)] = input_options(argv)
+    assert options.get("-threads") == (str(threads) if threads else None)
+    # The constant-rate re-encode of one rung keeps ffmpeg's frame threads: there the decode is the long pole.
+    again = video_argv.rung_constant_rate_argv(p, p.rungs[-1], video_bitrate=500_000, sound=None, exe="ffmpeg",
+                                               outdir=Path("/w/.cr"))  # fmt: skip
+    assert "-threads" not in input_options(again)[0][1]
