@@ -205,8 +205,9 @@ def _ladder_output(plan: Plan, videos: list[Stream], sounds: list[Stream], outdi
 
 def constant_rate_options(plan: Plan, rung: VideoRung, video_bitrate: int) -> dict[str, str]:
     """The rung's x264 options in constant bit rate mode instead of capped CRF: every 2 s VBV window carries
-    ``video_bitrate``, padded with filler data (nal-hrd=cbr) where the picture needs less, so each segment's
-    rate stays within a few per cent of the average (Apple HLS authoring spec 1.30 for any content)."""
+    ``video_bitrate``, padded with filler data (nal-hrd=cbr) where the picture needs less. A 6 s segment then
+    carries 6 s of that rate ± the 2 s buffer: its peak is at most 4/3 of the average, whatever the content
+    (Apple HLS authoring spec 1.30 asks for ≤ 2×)."""
     options = {key: value for key, value in x264_options(plan, rung).items() if key != "crf"}
     rate = str(video_bitrate)
     buffer = str(video_bitrate * 2)
