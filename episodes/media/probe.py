@@ -259,6 +259,9 @@ def probe(path: Path, config: MediaConfig) -> ProbeResult:
             ) from None
         reason = "We could not analyse this file in time; it may be damaged or deliberately malformed."
         return ProbeResult(path=path, kind="rejected", size_bytes=size, reason=reason)
+    except BaseException:  # e.g. the task's soft time limit: never leave the probe child running
+        _kill_and_reap(proc)
+        raise
     done = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
     try:
         report = json.loads(done.stdout)

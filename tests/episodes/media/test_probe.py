@@ -215,3 +215,28 @@ def test_a_starved_probe_raises_for_a_retry_instead_of_rejecting(
     with pytest.raises(ProbeStarved, match="too busy"):
         probe(source, MediaConfig(probe_timeout_s=1.0))
     assert time.monotonic() - started < 10  # killed at the timeout, not waited for
+
+
+def test_an_interrupted_probe_leaves_no_child_running(
+    clips: Clips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    source = clips.video(seconds=2)
+    marker = tmp_path / "child.pid"
+    _fake_probe_worker(tmp_path, monkeypatch, f"echo $$ > {marker}; exec sleep 30")
+
+    def interrupt(*_args: object) -> None:
+        raise KeyboardInterrupt  # what Celery's soft time limit does to the waiting worker, in kind
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            probe(source, MediaConfig(probe_timeout_s=20.0))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pid = int(marker.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped, not left behind as a process or a zombie
