@@ -162,30 +162,29 @@ def items_xml(rows: FeedRows, public: str, *, memo: ItemFragments | None = None)
     (feed_episode gives None: no MP3 yet). ``memo`` defaults to ITEM_FRAGMENTS."""
     memo = ITEM_FRAGMENTS if memo is None else memo
     keys = {row[0]: item_key(row, rows, public) for row in rows.episodes}
-    xmls: dict[int, bytes] = {}
-    for pk, key in keys.items():
-        xml = memo.get(key)
-        if xml is not None:
-            xmls[pk] = xml
+    xmls = {pk: xml for pk, key in keys.items() if (xml := memo.get(key)) is not None}
     wanted = {pk: key for pk, key in keys.items() if pk not in xmls}
     if wanted:
         stored = stored_items(wanted)
         memo.update({keys[pk]: xml for pk, xml in stored.items()})
         xmls.update(stored)
-    missing = [row for row in rows.episodes if row[0] not in xmls]
-    if missing:
-        built = _build(missing, rows, public)
-        memo.update({keys[pk]: xml for pk, xml in built.items()})
-        xmls.update(built)
-        store_items({pk: (keys[pk], xml) for pk, xml in built.items()})
+    built = _build_and_store([row for row in rows.episodes if row[0] not in xmls], rows, public, keys)
+    memo.update({keys[pk]: xml for pk, xml in built.items()})
+    xmls.update(built)
     return [xmls[row[0]] for row in rows.episodes]
 
 
-def _build(missing: Sequence[tuple[Any, ...]], rows: FeedRows, public: str) -> dict[int, bytes]:
+def _build_and_store(
+    missing: Sequence[tuple[Any, ...]], rows: FeedRows, public: str, keys: dict[int, bytes]
+) -> dict[int, bytes]:
+    """Build the items of these rows (b"" where a row has no item) and store them under their keys."""
+    if not missing:
+        return {}
     built = dict.fromkeys((row[0] for row in missing), b"")
     episodes = {row[0]: feed_episode(row, rows, public) for row in missing}
     live = {pk: episode for pk, episode in episodes.items() if episode is not None}
     built.update(zip(live, serialised_items(feed_generator(), list(live.values())), strict=True))
+    store_items({pk: (keys[pk], xml) for pk, xml in built.items()})
     return built
 
 
@@ -198,9 +197,7 @@ def items_prepare(*, show: Show) -> int:
     keys = {row[0]: item_key(row, rows, public) for row in rows.episodes}
     stored = {pk: bytes(key) for pk, key in _stored(list(keys), "key")}
     missing = [row for row in rows.episodes if stored.get(row[0]) != keys[row[0]]]
-    if missing:
-        built = _build(missing, rows, public)
-        store_items({pk: (keys[pk], xml) for pk, xml in built.items()})
+    _build_and_store(missing, rows, public, keys)
     return len(missing)
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import ffmpeg as ffmpeg_lib
 
 from .plan import AudioEncode, Plan
-from .tags import ChapterMark
+from .tags import ChapterMark, chapter_spans
 
 Stream = Any  # an ffmpeg-python stream (input selector or filter output pad) or output node
 
@@ -258,12 +258,8 @@ def chapters_ffmetadata(chapters: Iterable[ChapterMark], duration: float) -> str
         return text
 
     lines = [";FFMETADATA1"]
-    marks: Sequence[ChapterMark] = sorted(chapters, key=lambda c: c.start_s)
-    for i, mark in enumerate(marks):
-        end = mark.end_s if mark.end_s is not None else (marks[i + 1].start_s if i + 1 < len(marks) else duration)
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={math.floor(mark.start_s * 1000)}"]
-        lines += [
-            f"END={max(math.floor(end * 1000), math.floor(mark.start_s * 1000) + 1)}",
-            f"title={esc(mark.title)}",
-        ]
+    for start, end, title in chapter_spans(tuple(chapters), duration):
+        start_ms = math.floor(start * 1000)
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start_ms}"]
+        lines += [f"END={max(math.floor(end * 1000), start_ms + 1)}", f"title={esc(title)}"]
     return "\n".join(lines) + "\n"

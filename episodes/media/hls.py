@@ -4,6 +4,7 @@ Usage::
 
     variants = [measure_variant(hls_dir / "720p" / "index.m3u8", rung, codecs="avc1.64001f,mp4a.40.2")]
     (hls_dir / "master.m3u8").write_text(master_playlist(variants))
+    constant_rate_for(variants[0], rung, 128_000)   # None, or the video rate to encode a rung breaking 1.30 at
 """
 
 from __future__ import annotations
@@ -33,6 +34,27 @@ class Variant:
     height: int
     frame_rate: float
     segments: tuple[Segment, ...]
+
+
+# Apple HLS authoring spec 1.30: a VOD variant's peak segment rate SHOULD stay within 2× its average.
+MAX_PEAK_TO_AVERAGE = 2
+# Re-encoding a rung at a constant rate pads its quiet parts: never by more than twice its capped-CRF size.
+MAX_CONSTANT_RATE_GROWTH = 2
+MIN_CONSTANT_VIDEO_BITRATE = 100_000
+
+
+def constant_rate_for(variant: Variant, rung: VideoRung, audio_bitrate: int) -> int | None:
+    """The video bit rate to encode ``rung`` again at when its capped-CRF encode breaks the peak rule; None
+    when it keeps it.
+
+    The whole variant then runs at half the old peak (the busy part keeps half its bits, the rest is padded),
+    but at most at ``MAX_CONSTANT_RATE_GROWTH`` × the old average (an hour of slides before ten busy seconds
+    must not grow twentyfold), and never above the rung's cap.
+    """
+    if variant.bandwidth <= MAX_PEAK_TO_AVERAGE * variant.average_bandwidth:
+        return None
+    total = min(variant.bandwidth // MAX_PEAK_TO_AVERAGE, MAX_CONSTANT_RATE_GROWTH * variant.average_bandwidth)
+    return max(MIN_CONSTANT_VIDEO_BITRATE, min(rung.maxrate, total - audio_bitrate))
 
 
 def parse_media_playlist(path: Path) -> tuple[list[tuple[str, float]], str | None]:

@@ -10,26 +10,26 @@ Usage::
         print(out.kind, out.path, out.mime, out.size_bytes, out.sha256)
 
 Outputs are produced in a hidden staging folder inside ``workdir`` and moved into place only when every
-step succeeded, so a failure never leaves half-written files that look like outputs.
+step succeeded, so a failure never leaves half-written files that look like outputs (episodes.media.outputs).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from . import ffmpeg, hls, video_argv
 from .config import MediaConfig
 from .errors import MediaRejected
+from .hls import constant_rate_for
 from .loudness import Loudness, parse_analysis, solve_gain
-from .plan import Plan, VideoRung, plan
+from .outputs import OutputFile, commit, container_facts, describe, staged
+from .plan import Plan, plan
 from .probe import ProbeResult, probe
 from .runner import RunResult, run
 from .storyboard import storyboard_vtt
@@ -38,24 +38,6 @@ from .waveform import WaveformBuilder
 
 StageFn = Callable[[str, float], None]
 """Called as ``on_progress(stage, overall_percent)``; stages: probe, analyse, encode, package, finalise."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutputFile:
-    """One rendition, described for storage and the API; paths are relative to the workdir."""
-
-    kind: str
-    path: str
-    mime: str
-    size_bytes: int
-    sha256: str
-    codec: str | None = None
-    bitrate: int | None = None
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    label: str | None = None
-    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +68,6 @@ class _Stages:
 
     def runner(self, stage: str) -> Callable[[float], None]:
         return lambda pct: self(stage, pct)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _describe(root: Path, rel: str, kind: str, mime: str, **extra: Any) -> OutputFile:
-    path = root / rel
-    return OutputFile(kind=kind, path=rel, mime=mime, size_bytes=path.stat().st_size, sha256=_sha256(path), **extra)
 
 
 def _run(
@@ -154,51 +123,27 @@ def _tag_audio(staging: Path, p: Plan, meta: TagMeta) -> None:
 
 def _audio_outputs(staging: Path, p: Plan) -> list[OutputFile]:
     return [
-        _describe(
+        describe(
             staging,
             enc.filename,
             enc.kind,
             enc.mime,
             codec=enc.codec,
             bitrate=enc.bitrate,
-            duration=_duration(staging / enc.filename),
+            duration=container_facts(staging / enc.filename)[0],
         )
         for enc in p.audio
     ]
 
 
-def _duration(path: Path) -> float | None:
-    import av
-
-    with av.open(str(path)) as container:
-        return container.duration / 1_000_000 if container.duration else None
-
-
 def _write_waveform(staging: Path, builder: WaveformBuilder) -> OutputFile:
     (staging / "waveform.json").write_text(json.dumps(builder.result(), separators=(",", ":")))
-    return _describe(staging, "waveform.json", "waveform", "application/json")
+    return describe(staging, "waveform.json", "waveform", "application/json")
 
 
 def _waveform_builder(config: MediaConfig) -> WaveformBuilder:
     spp = max(1, config.waveform_sample_rate // max(1, config.waveform_pixels_per_second))
     return WaveformBuilder(sample_rate=config.waveform_sample_rate, samples_per_pixel=spp)
-
-
-def _commit(staging: Path, workdir: Path) -> None:
-    """Move finished outputs from the staging folder into the workdir (replacing a previous run's)."""
-    for entry in staging.iterdir():
-        target = workdir / entry.name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        os.replace(entry, target)
-    staging.rmdir()
-
-
-def _staged(workdir: Path) -> Path:
-    workdir.mkdir(parents=True, exist_ok=True)
-    staging = workdir / f".staging-{uuid.uuid4().hex}"
-    staging.mkdir()
-    return staging
 
 
 def process_audio(
@@ -220,7 +165,7 @@ def process_audio(
     p = plan(info, config)
     if p.kind != "audio":
         raise MediaRejected("This upload is a video; process it as a video.")
-    staging = _staged(workdir)
+    staging = staged(workdir)
     try:
         loudness, gain = _analyse(p, config, stages)
         builder = _waveform_builder(config)
@@ -245,33 +190,12 @@ def process_audio(
         _tag_audio(staging, p, replace(meta, chapters=chapters))
         outputs = [*_audio_outputs(staging, p), _write_waveform(staging, builder)]
         stages("finalise", 0)
-        _commit(staging, workdir)
+        commit(staging, workdir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stages("finalise", 100)
     return ProcessResult("audio", info, p, tuple(outputs), loudness, gain)
-
-
-# Apple HLS authoring spec 1.30: a VOD variant's peak segment rate SHOULD stay within 2× its average.
-MAX_PEAK_TO_AVERAGE = 2
-# Re-encoding a rung at a constant rate pads its quiet parts: never by more than twice its capped-CRF size.
-MAX_CONSTANT_RATE_GROWTH = 2
-MIN_CONSTANT_VIDEO_BITRATE = 100_000
-
-
-def constant_rate_for(variant: hls.Variant, rung: VideoRung, audio_bitrate: int) -> int | None:
-    """The video bit rate to encode ``rung`` again at when its capped-CRF encode breaks the peak rule; None
-    when it keeps it.
-
-    The whole variant then runs at half the old peak (the busy part keeps half its bits, the rest is padded),
-    but at most at ``MAX_CONSTANT_RATE_GROWTH`` × the old average (an hour of slides before ten busy seconds
-    must not grow twentyfold), and never above the rung's cap.
-    """
-    if variant.bandwidth <= MAX_PEAK_TO_AVERAGE * variant.average_bandwidth:
-        return None
-    total = min(variant.bandwidth // MAX_PEAK_TO_AVERAGE, MAX_CONSTANT_RATE_GROWTH * variant.average_bandwidth)
-    return max(MIN_CONSTANT_VIDEO_BITRATE, min(rung.maxrate, total - audio_bitrate))
 
 
 def _share_of(stages: _Stages, stage: str, index: int, count: int) -> Callable[[float], None]:
@@ -305,17 +229,37 @@ def _conform_peaks(staging: Path, p: Plan, config: MediaConfig, stages: _Stages)
         shutil.rmtree(scratch)
 
 
-def _describe_hls(staging: Path, p: Plan) -> OutputFile:
-    """Measure the variants the encode wrote and write the master playlist (ffmpeg's lacks measured peaks)."""
-    variants = []
+def _describe_ladder(staging: Path, p: Plan) -> list[OutputFile]:
+    """Each rung's MP4, then the HLS package, whose master playlist is written here from the measured variants
+    (ffmpeg's lacks measured peaks). Each MP4 is opened once for its facts and once for its avcC."""
+    mp4s = []
     for rung in p.rungs:
+        duration, bitrate = container_facts(staging / rung.filename)
         codecs = hls.avc1_codec(staging / rung.filename) + (",mp4a.40.2" if p.has_audio else "")
-        playlist = staging / "hls" / rung.name / "index.m3u8"
-        variants.append(hls.measure_variant(playlist, rung, codecs=codecs, uri=f"{rung.name}/index.m3u8"))
+        mp4s.append(
+            describe(
+                staging,
+                rung.filename,
+                "video_mp4",
+                "video/mp4",
+                label=rung.name,
+                width=rung.width,
+                height=rung.height,
+                codec=codecs,
+                bitrate=bitrate,
+                duration=duration,
+            )
+        )
+    variants = [
+        hls.measure_variant(
+            staging / "hls" / rung.name / "index.m3u8", rung, codecs=mp4.codec or "", uri=f"{rung.name}/index.m3u8"
+        )
+        for rung, mp4 in zip(p.rungs, mp4s, strict=True)
+    ]
     (staging / "hls" / "master.m3u8").write_text(hls.master_playlist(variants))
     files = sorted(str(f.relative_to(staging)) for f in (staging / "hls").rglob("*") if f.is_file())
     top = variants[0]
-    out = _describe(
+    package = describe(
         staging,
         "hls/master.m3u8",
         "hls",
@@ -327,7 +271,7 @@ def _describe_hls(staging: Path, p: Plan) -> OutputFile:
         duration=p.duration,
     )
     total = sum((staging / f).stat().st_size for f in files)
-    return replace(out, size_bytes=total, files=tuple(files))
+    return [*mp4s, replace(package, size_bytes=total, files=tuple(files))]
 
 
 def process_video(
@@ -349,7 +293,7 @@ def process_video(
     p = plan(info, config)
     if p.kind != "video":
         raise MediaRejected("This upload has no video picture; process it as audio.")
-    staging = _staged(workdir)
+    staging = staged(workdir)
     try:
         loudness, gain = _analyse(p, config, stages)
         builder = _waveform_builder(config) if p.has_audio else None
@@ -366,28 +310,13 @@ def process_video(
         _run(argv, config, p.duration, stages.runner("encode"), builder.feed if builder else None)
         stages("package", 0)
         _conform_peaks(staging, p, config, stages)
-        outputs = [
-            _describe(
-                staging,
-                r.filename,
-                "video_mp4",
-                "video/mp4",
-                label=r.name,
-                width=r.width,
-                height=r.height,
-                codec=hls.avc1_codec(staging / r.filename) + (",mp4a.40.2" if p.has_audio else ""),
-                bitrate=_bitrate(staging / r.filename),
-                duration=_duration(staging / r.filename),
-            )
-            for r in p.rungs
-        ]
-        outputs.append(_describe_hls(staging, p))
+        outputs = _describe_ladder(staging, p)
         im = p.images
         assert im is not None  # noqa: S101 - video plans always have images
         (staging / "storyboard.vtt").write_text(storyboard_vtt(im, p.duration, "storyboard.jpg"))
         outputs += [
-            _describe(staging, "poster.jpg", "poster", "image/jpeg", width=im.poster_width, height=im.poster_height),
-            _describe(
+            describe(staging, "poster.jpg", "poster", "image/jpeg", width=im.poster_width, height=im.poster_height),
+            describe(
                 staging,
                 "thumbnail.jpg",
                 "thumbnail",
@@ -395,7 +324,7 @@ def process_video(
                 width=im.thumb_width,
                 height=im.thumb_height,
             ),
-            _describe(
+            describe(
                 staging,
                 "storyboard.jpg",
                 "storyboard",
@@ -403,25 +332,18 @@ def process_video(
                 width=im.tile_width * im.columns,
                 height=im.tile_height * im.rows,
             ),
-            _describe(staging, "storyboard.vtt", "storyboard_vtt", "text/vtt"),
+            describe(staging, "storyboard.vtt", "storyboard_vtt", "text/vtt"),
         ]
         if p.has_audio and builder is not None:
             _tag_audio(staging, p, replace(meta, chapters=_chapters(meta, info)))
             outputs += [*_audio_outputs(staging, p), _write_waveform(staging, builder)]
         stages("finalise", 0)
-        _commit(staging, workdir)
+        commit(staging, workdir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stages("finalise", 100)
     return ProcessResult("video", info, p, tuple(outputs), loudness, gain)
-
-
-def _bitrate(path: Path) -> int | None:
-    import av
-
-    with av.open(str(path)) as container:
-        return int(container.bit_rate) if container.bit_rate else None
 
 
 def process(

@@ -1,9 +1,11 @@
 """Job leases: one worker holds a job until ``lease_expires_at``; a heartbeat thread extends it while ffmpeg runs.
 
-claim = job_claim(job_id=42, worker_id="host:123")   # None when done, failed or leased by a live worker
-with Heartbeat(claim) as beat:                       # beat.stage / beat.progress ride along on each beat
-    ...
-if beat.lost.is_set(): ...                           # another worker took over: touch nothing shared
+Usage::
+
+    claim = job_claim(job_id=42, worker_id="host:123")   # None when done, failed or leased by a live worker
+    with Heartbeat(claim) as beat:                       # beat.stage / beat.progress ride along on each beat
+        ...
+    if beat.lost.is_set(): ...                           # another worker took over: touch nothing shared
 """
 
 from __future__ import annotations

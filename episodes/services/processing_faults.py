@@ -89,13 +89,7 @@ def failure_for(exc: BaseException, *, max_attempts: int, attempt: int) -> Failu
         reason = "The database was unavailable" + (f" on {attempt} attempts." if last else "; processing will retry.")
         return Failure(reason, detail, True, "database")
     if isinstance(exc, ProbeStarved):
-        if last:
-            reason = (
-                f"The server was too busy to analyse the file on {attempt} attempts. The uploaded file is kept: "
-                "re-process it later."
-            )
-        else:
-            reason = "The server was too busy to analyse the file; processing will retry."
+        reason = _retrying("The server was too busy to analyse the file", last, attempt, "later")
         return Failure(reason, detail, True, "timeout")
     if isinstance(exc, OSError | MediaError):
         return Failure("A temporary problem interrupted processing.", detail, True, "internal")
@@ -103,14 +97,15 @@ def failure_for(exc: BaseException, *, max_attempts: int, attempt: int) -> Failu
 
 
 def _storage_unavailable(detail: str, last: bool, attempt: int) -> Failure:
+    return Failure(_retrying("Media storage was unavailable", last, attempt, "once storage is back"), detail, True,
+                   "storage")  # fmt: skip
+
+
+def _retrying(problem: str, last: bool, attempt: int, when: str) -> str:
+    """The reason for a failure that is retried: that it will be, or, after the last attempt, what to do."""
     if last:
-        reason = (
-            f"Media storage was unavailable on {attempt} attempts. The uploaded file is kept: "
-            "re-process it once storage is back."
-        )
-    else:
-        reason = "Media storage was unavailable; processing will retry."
-    return Failure(reason, detail, True, "storage")
+        return f"{problem} on {attempt} attempts. The uploaded file is kept: re-process it {when}."
+    return f"{problem}; processing will retry."
 
 
 def retry_countdown(attempts: int) -> int:
