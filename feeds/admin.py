@@ -20,7 +20,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(DailyDownloads)
 class DailyDownloadsAdmin(ReadOnlyAdmin):
-    list_display = ["day", "show", "episode", "video", "app", "downloads"]
+    list_display = ["day", "show", "episode", "video", "app", "platform", "downloads"]
     list_filter = ["show", "app", "day"]
     date_hierarchy = "day"
     search_fields = ["episode__title", "video__title", "show__title"]
@@ -29,7 +29,7 @@ class DailyDownloadsAdmin(ReadOnlyAdmin):
 
 @admin.register(ListenerWindow)
 class ListenerWindowAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "listener", "target", "app", "bytes_requested", "counted_at", "last_seen"]
+    list_display = ["started_at", "listener", "target", "app", "platform", "bytes_fetched", "counted_at", "last_seen"]
     list_filter = ["app", "day"]
     date_hierarchy = "started_at"
 

@@ -25,7 +25,8 @@ from episodes.links import rendition_path
 from episodes.models import Episode, Rendition, Show, Video
 from episodes.storage import storage
 from episodes.storage_urls import media_redirect_url
-from feeds import analytics, selectors
+from feeds import analytics, hit_sender, selectors
+from feeds.analytics import DownloadHit
 from feeds.serving import ByteRange, Unsatisfiable, parse_range, serve_file
 
 logger = logging.getLogger(__name__)
@@ -135,19 +136,21 @@ def _not_found() -> HttpResponse:
     return HttpResponse("Not found.\n", status=404, content_type="text/plain; charset=utf-8")
 
 
-def _record(request: HttpRequest, media: MediaFile, sent: ByteRange | None) -> None:
-    """Count the request if it can count; failures are logged, never raised: the download goes on."""
-    if media.rendition is None or sent is None:
-        return
+def _listener(request: HttpRequest, media: MediaFile) -> DownloadHit | None:
+    """Who is fetching a counted file (None when the request can never count); failures are logged, not raised."""
+    if media.rendition is None:
+        return None
     try:
-        hit = analytics.download_hit(request, rendition=media.rendition, sent=sent, when=timezone.now())
-        if hit is not None:
-            from feeds.tasks import record_download
-
-            # retry=False: if the broker is down, drop this hit at once instead of stalling the listener.
-            record_download.apply_async(args=(hit.as_dict(),), retry=False)
+        return analytics.listener_hit(request, rendition=media.rendition, when=timezone.now())
     except Exception:  # noqa: BLE001 - counting must never break a download
         logger.warning("download not recorded", exc_info=True)
+        return None
+
+
+def _record(listener: DownloadHit | None, sent: ByteRange | None) -> None:
+    """Hand the listener's hit for ``sent`` to the sender thread (feeds.hit_sender): nothing waits on the broker."""
+    if listener is not None and sent is not None:
+        hit_sender.submit(listener.covering(sent))
 
 
 def _requested_range(request: HttpRequest, size: int) -> ByteRange | None:
@@ -193,7 +196,8 @@ def _deliver(request: HttpRequest, media: MediaFile) -> HttpResponseBase:
         if media.key.endswith(".m3u8"):
             return _proxy_playlist(request, media)
         if media.rendition is not None:
-            _record(request, media, _requested_range(request, media.rendition.byte_size))
+            # We never see the body leave S3 or the CDN: count the range the client asked for (docs/measurement.md).
+            _record(_listener(request, media), _requested_range(request, media.rendition.byte_size))
         redirect = HttpResponseRedirect(media_redirect_url(media.key, content_type=media.content_type))
         redirect["Cache-Control"] = "no-store"  # presigned URLs expire; the redirect must not outlive them
         return redirect
@@ -201,9 +205,12 @@ def _deliver(request: HttpRequest, media: MediaFile) -> HttpResponseBase:
     size = st.size(media.key)
     modified = st.get_modified_time(media.key)
     etag = f'"{size:x}-{int(modified.timestamp() * 1000):x}"'
-    response, sent = serve_file(
+    listener = _listener(request, media)
+    response, _ = serve_file(
         request, opener=lambda: st.open(media.key, "rb"), size=size, modified=modified,
         content_type=media.content_type, etag=etag, cache_control=MEDIA_CACHE_CONTROL,
+        # Count what the server actually wrote, reported when it closes the response (a dropped listener counts
+        # only the bytes that went out).
+        on_sent=(lambda sent: _record(listener, sent)) if listener is not None else None,
     )  # fmt: skip
-    _record(request, media, sent)
     return response

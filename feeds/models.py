@@ -30,7 +30,11 @@ class ListenerWindow(models.Model):
     episode = models.ForeignKey(Episode, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     app = models.CharField(max_length=64)
-    bytes_requested = models.BigIntegerField(default=0)
+    platform = models.CharField(max_length=64, blank=True)
+    # Distinct bytes fetched (overlaps counted once), over all of the item's files; ``ranges`` holds them per
+    # rendition id as merged [start, end] pairs (feeds.byte_ranges), until the window has counted.
+    bytes_fetched = models.BigIntegerField(default=0)
+    ranges = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField()
     last_seen = models.DateTimeField()
     counted_at = models.DateTimeField(null=True, blank=True)
@@ -59,12 +63,13 @@ class DailyDownloads(models.Model):
     )
     video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.CASCADE, related_name="daily_downloads")
     app = models.CharField(max_length=64)
+    platform = models.CharField(max_length=64, blank=True)
     downloads = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["-day", "show", "target", "app"]
+        ordering = ["-day", "show", "target", "app", "platform"]
         constraints = [
-            models.UniqueConstraint(fields=["day", "target", "app"], name="daily_downloads_unique"),
+            models.UniqueConstraint(fields=["day", "target", "app", "platform"], name="daily_downloads_unique_app"),
             models.CheckConstraint(condition=ONE_OWNER, name="daily_downloads_has_one_owner"),
         ]
         indexes = [models.Index(fields=["show", "day"])]

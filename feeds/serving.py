@@ -3,13 +3,17 @@
     response, sent = serve_file(request, opener=lambda: storage.open(key, "rb"), size=size, modified=mtime,
                                 content_type="audio/mpeg", etag='"abc"')
 
-``sent`` is the byte range the body carries (None for HEAD, 304, 412 and 416), for download counting.
-The file is read in 64 KiB chunks, never whole; full-file bodies go through FileResponse so a WSGI server
-can use sendfile. Used by the enclosure prefix and the embeds.
+``sent`` is the byte range the body carries (None for HEAD, 304, 412 and 416). With ``on_sent``, the body
+reports instead what the server actually wrote: ``on_sent(ByteRange)`` is called when the server closes the
+response, with the bytes it took before the client left (a chunk counts once the server asks for the next one,
+i.e. once it was written) — for download counting. The file is read in 64 KiB chunks, never whole; full-file
+bodies without ``on_sent`` go through FileResponse so a WSGI server can use sendfile. Used by the enclosure prefix
+and the embeds.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +23,8 @@ from typing import IO
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -85,6 +91,45 @@ def _iter_range(fh: IO[bytes], byte_range: ByteRange) -> Iterator[bytes]:
         fh.close()
 
 
+class SentBytes:
+    """A response body that tells, when the server closes it, how many of its bytes the server wrote.
+
+    A WSGI server asks for the next chunk only after writing the previous one, so a chunk is counted when the next
+    one is asked for (or the body is exhausted): the chunk in hand when a listener drops the connection is not.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], start: int, on_sent: Callable[[ByteRange], None]) -> None:
+        self._chunks = chunks
+        self._start = start
+        self._on_sent = on_sent
+        self._written = 0
+        self._pending = 0
+        self._closed = False
+
+    def __iter__(self) -> SentBytes:
+        return self
+
+    def __next__(self) -> bytes:
+        self._written += self._pending
+        self._pending = 0
+        chunk = next(self._chunks)  # StopIteration: everything handed out so far was written
+        self._pending = len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        if self._written:
+            try:
+                self._on_sent(ByteRange(self._start, self._start + self._written - 1))
+            except Exception:  # noqa: BLE001 - counting must never break a response
+                logger.warning("could not report the bytes sent", exc_info=True)
+
+
 def _if_range_matches(request: HttpRequest, etag: str, modified: int) -> bool:
     """If-Range: serve the range only when the client's copy is still current (else the whole file)."""
     value = request.headers.get("If-Range")
@@ -107,6 +152,7 @@ def serve_file(
     etag: str,
     cache_control: str = "public, max-age=3600",
     extra_headers: dict[str, str] | None = None,
+    on_sent: Callable[[ByteRange], None] | None = None,
 ) -> tuple[HttpResponseBase, ByteRange | None]:
     """Answer GET or HEAD for a file; returns the response and the range its body carries."""
     modified_ts = int(modified.timestamp())
@@ -141,6 +187,9 @@ def serve_file(
         length = size
         if head:
             response_out = HttpResponse(b"", content_type=content_type)
+        elif on_sent is not None and size:
+            body = SentBytes(_iter_range(opener(), ByteRange(0, size - 1)), 0, on_sent)
+            response_out = StreamingHttpResponse(body, content_type=content_type)
         else:
             response_out = FileResponse(opener(), content_type=content_type)
     else:
@@ -148,8 +197,10 @@ def serve_file(
         if head:
             response_out = HttpResponse(b"", content_type=content_type, status=206)
         else:
-            response_out = StreamingHttpResponse(_iter_range(opener(), byte_range), content_type=content_type,
-                                                 status=206)  # fmt: skip
+            chunks: Iterator[bytes] = _iter_range(opener(), byte_range)
+            if on_sent is not None:
+                chunks = SentBytes(chunks, byte_range.start, on_sent)
+            response_out = StreamingHttpResponse(chunks, content_type=content_type, status=206)
         response_out["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
     for name, value in headers.items():
         response_out[name] = value

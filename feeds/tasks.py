@@ -29,7 +29,18 @@ def websub_scan_task() -> list[int]:
 
 @shared_task(name="feeds.record_download", ignore_result=True)
 def record_download(hit: dict[str, Any]) -> bool:
-    return analytics.download_record(hit=analytics.DownloadHit(**hit))
+    return record_downloads([hit]) > 0
+
+
+@shared_task(name="feeds.record_downloads", ignore_result=True)
+def record_downloads(hits: list[dict[str, Any]]) -> int:
+    """Record a batch of hits (feeds.hit_sender); returns how many counted as downloads."""
+    counted = 0
+    for data in hits:
+        hit = analytics.DownloadHit.from_dict(data)
+        if hit is not None and analytics.download_record(hit=hit):
+            counted += 1
+    return counted
 
 
 @shared_task(name="feeds.prune_download_events", ignore_result=True)

@@ -321,6 +321,9 @@ ANALYTICS_SALT = os.environ.get("ANALYTICS_SALT", "")
 DOWNLOAD_EVENTS_RETENTION_DAYS = env_int("DOWNLOAD_EVENTS_RETENTION_DAYS", 90)
 if DOWNLOAD_EVENTS_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DOWNLOAD_EVENTS_RETENTION_DAYS must be at least 1 (windows last 24 hours)")
+# The OPAWG user-agent list (v2) put here by `manage.py refresh_user_agents`; without it the v1 list shipped on PyPI
+# (podcast-app-user-agents) is used. Our own additions live in feeds/user_agents/additions.json either way.
+USER_AGENTS_DIR = Path(os.environ.get("USER_AGENTS_DIR", VAR_DIR / "user-agents")).resolve()
 # Reverse proxies / load balancers in front of the web processes. Only when REMOTE_ADDR is one of them is the
 # client's address taken from X-Forwarded-For (its right-most address that is not a trusted proxy); empty: never.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")

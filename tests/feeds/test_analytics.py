@@ -14,7 +14,7 @@ from episodes.models import Rendition
 from feeds.analytics import download_hit, download_record, listener_id, prune_listener_windows, threshold_bytes
 from feeds.models import DailyDownloads, ListenerWindow
 from feeds.serving import ByteRange
-from feeds.user_agents import app_name, is_bot
+from feeds.user_agents import app_name, classify, is_bot
 from tests.feeds.factories import MP3_BYTES, live_episode, live_video
 
 pytestmark = pytest.mark.django_db
@@ -25,31 +25,43 @@ APPLE = "AppleCoreMedia/1.0.0.21E236 (iPhone; U; CPU OS 17_4 like Mac OS X; en_u
 
 
 @pytest.mark.parametrize(
-    ("user_agent", "bot", "app"),
+    ("user_agent", "bot", "app", "platform"),
     [
-        (OVERCAST, False, "Overcast"),
-        (APPLE, False, "Apple Podcasts"),
-        ("Podcasts/1650.20 CFNetwork/1410.1 Darwin/22.6.0", False, "Apple Podcasts"),
-        ("PocketCasts/1.0 (Pocket Casts Feed Parser; +http://pocketcasts.com/)", False, "Pocket Casts"),
-        ("AntennaPod/3.4.0", False, "AntennaPod"),
-        ("PodcastAddict/v5 (Linux; U; Android 13)", False, "Podcast Addict"),
-        ("Spotify/8.9.0 Android/33 (SM-G991B)", False, "Spotify"),
+        (OVERCAST, False, "Overcast", "iOS"),
+        (APPLE, False, "Apple Podcasts", "iOS"),
+        ("Podcasts/1650.20 CFNetwork/1410.1 Darwin/22.6.0", False, "Apple Podcasts", "macOS"),
+        ("PocketCasts/1.0 (Pocket Casts Feed Parser; +http://pocketcasts.com/)", False, "Pocket Casts", None),
+        ("AntennaPod/3.4.0", False, "AntennaPod", "Android"),
+        ("PodcastAddict/v5 (Linux; U; Android 13)", False, "PodcastAddict", "Android"),
+        ("Spotify/8.9.0 Android/33 (SM-G991B)", False, "Spotify", "Android"),
         ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
-         False, "Chrome"),
-        ("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", False, "Firefox"),
+         False, "Google Chrome", "Windows"),
+        ("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", False, "Firefox", "Linux"),
         ("Mozilla/5.0 (Linux; Android 9; CUBOT X19) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36", False,
-         "Chrome"),
-        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", True, None),
-        ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", True, None),
-        ("curl/8.5.0", True, None),
-        ("python-requests/2.31", True, None),
-        ("", True, None),
+         "Google Chrome", "Android"),
+        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", True, None, None),
+        ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", True, None, None),
+        ("curl/8.5.0", True, None, None),
+        ("python-requests/2.31", True, None, None),
+        ("", True, None, None),
+        # #18: common fetchers the old hand-made list missed (our additions, checked before the OPAWG list).
+        ("python-httpx/0.27.0", True, None, None),
+        ("axios/1.6.8", True, None, None),
+        ("node-fetch/1.0 (+https://github.com/bitinn/node-fetch)", True, None, None),
+        ("undici", True, None, None),
+        ("PostmanRuntime/7.36.0", True, None, None),
+        ("Deno/1.40.0", True, None, None),
+        ("iTMS", True, None, None),
+        ("Podchaser-Parser", True, None, None),
+        ("Podbean/FeedUpdate 2.1 (+https://www.podbean.com)", True, None, None),
     ],
 )  # fmt: skip
-def test_user_agents(user_agent: str, bot: bool, app: str | None) -> None:
+def test_user_agents(user_agent: str, bot: bool, app: str | None, platform: str | None) -> None:
     assert is_bot(user_agent) is bot
     if app is not None:
         assert app_name(user_agent) == app
+    if platform is not None:
+        assert classify(user_agent).platform == platform
 
 
 def test_listener_id_is_salted_hashed_and_rotates_daily(settings: Any) -> None:
@@ -202,7 +214,7 @@ def test_ranges_add_up_across_midnight_and_count_on_the_day_they_cross(rendition
     assert hit(rendition, D + timedelta(hours=24, minutes=10), ByteRange(half, MP3_BYTES - 1)) is True
     assert by_day() == {(date(2026, 3, 2), "Overcast"): 1}
     window = ListenerWindow.objects.get()
-    assert window.day == date(2026, 3, 1) and window.bytes_requested == MP3_BYTES
+    assert window.day == date(2026, 3, 1) and window.bytes_fetched == MP3_BYTES
     assert window.started_at == D + timedelta(hours=23, minutes=50)
 
 
@@ -300,5 +312,5 @@ def test_concurrent_hits_of_one_listener_count_once(show: Any) -> None:
         thread.join()
     assert sorted(results) == [False] * 7 + [True]
     window = ListenerWindow.objects.get()
-    assert window.bytes_requested == 2 * MP3_BYTES and window.started_at == D
+    assert window.bytes_fetched == MP3_BYTES and window.started_at == D  # twice the file: its bytes once
     assert downloads() == 1
