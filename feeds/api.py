@@ -1,7 +1,11 @@
-"""Download counts over the API (staff only for now), mounted by media_hub.api at ``/api/v1/stats/``.
+"""Download counts over the API, mounted by media_hub.api at ``/api/v1/stats/``.
 
 GET /api/v1/stats/shows/ukraine-insights/downloads?since=2026-01-01&until=2026-01-31
 GET /api/v1/stats/episodes/12/downloads
+
+Who may read them: staff, every show; a producer, the shows they are a member of — with an API token
+(``Authorization: Bearer …``, for tools and spreadsheets) or their admin session (the studio's charts). The figures
+are the same as the admin's: both read feeds.analytics.download_stats.
 """
 
 from __future__ import annotations
@@ -11,16 +15,19 @@ from datetime import date
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.security import django_auth_is_staff
+from ninja.security import django_auth
 
+from episodes.auth import TokenAuth, request_user
 from episodes.models import Episode, Show
 from episodes.schemas import ErrorOut
+from episodes.services.permissions import can_edit_show, visible
 from feeds.analytics import download_stats
 
-router = Router(tags=["stats"], auth=django_auth_is_staff)
-# Every 4xx these operations answer, in the API's one error shape (media_hub.api.error_body): 401 when the caller
-# is not a logged-in staff member, 404 for an unknown show or episode, 422 for a bad period.
-ERRORS: dict[int, type] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+router = Router(tags=["stats"], auth=[TokenAuth(), django_auth])
+# Every 4xx these operations answer, in the API's one error shape (media_hub.api.error_body): 401 without a valid
+# token or session, 403 for a show the caller is not a member of, 404 for an unknown show or episode, 422 for a bad
+# period.
+ERRORS: dict[int, type] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 class Period(Schema):
@@ -38,6 +45,11 @@ class AppCount(Schema):
     downloads: int
 
 
+class PlatformCount(Schema):
+    platform: str
+    downloads: int
+
+
 class DownloadStats(Schema):
     """Downloads by IAB v2-style rules: one per listener per episode per rolling 24 h, bots excluded, by UTC day."""
 
@@ -47,11 +59,17 @@ class DownloadStats(Schema):
     total: int
     by_day: list[DayCount]
     by_app: list[AppCount]
+    by_platform: list[PlatformCount]
 
 
 def _check(period: Period) -> None:
     if period.since and period.until and period.since > period.until:
         raise HttpError(422, "since must not be after until")
+
+
+def _may_read(request: HttpRequest, show: Show) -> None:
+    if not can_edit_show(request_user(request), show):
+        raise HttpError(403, "You are not a member of this show.")
 
 
 @router.get("/shows/{slug}/downloads", response={200: DownloadStats, **ERRORS})
@@ -60,6 +78,7 @@ def show_downloads(request: HttpRequest, slug: str, period: Query[Period]) -> di
     show = Show.objects.filter(slug=slug).only("id").first()
     if show is None:
         raise Http404
+    _may_read(request, show)
     stats = download_stats(show_id=show.pk, since=period.since, until=period.until)
     return {"scope": f"show:{slug}", "since": period.since, "until": period.until, **stats}
 
@@ -67,7 +86,10 @@ def show_downloads(request: HttpRequest, slug: str, period: Query[Period]) -> di
 @router.get("/episodes/{episode_id}/downloads", response={200: DownloadStats, **ERRORS})
 def episode_downloads(request: HttpRequest, episode_id: int, period: Query[Period]) -> dict[str, object]:
     _check(period)
-    if not Episode.objects.filter(pk=episode_id).exists():
+    # A draft exists only for its show's members and staff: for anyone else it is not found, like the rest of the API.
+    episode = visible(Episode.objects.filter(pk=episode_id), request_user(request)).select_related("show").first()
+    if episode is None:
         raise Http404
+    _may_read(request, episode.show)
     stats = download_stats(episode_id=episode_id, since=period.since, until=period.until)
     return {"scope": f"episode:{episode_id}", "since": period.since, "until": period.until, **stats}

@@ -245,28 +245,54 @@ def test_prune_keeps_windows_still_open(rendition: Rendition, settings: Any) -> 
     assert downloads() == 1
 
 
-def test_stats_api_requires_staff_and_reports_by_day_and_app(client: Client, show: Any) -> None:
+def test_stats_api_for_staff_and_the_shows_producers_and_by_day_app_platform(client: Client, show: Any) -> None:
+    from episodes.services.tokens import api_token_create
+
     episode = live_episode(show, 1)
     url = f"/d/e/{episode.pk}/audio_mp3.mp3"
     get(client, url)
     get(client, url, ua=APPLE)
     api = f"/api/v1/stats/shows/{show.slug}/downloads"
     assert client.get(api).status_code == 401
-    user = get_user_model().objects.create_user("editor", password="pw-123456789")
-    client.force_login(user)
-    assert client.get(api).status_code == 401
-    user.is_staff = True
-    user.save()
-    client.force_login(user)
+    assert client.get(api, HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+    outsider = get_user_model().objects.create_user("outsider", password="pw-123456789")
+    _, outsider_token = api_token_create(user=outsider, name="tool")
+    assert client.get(api, HTTP_AUTHORIZATION=f"Bearer {outsider_token}").status_code == 403
+    assert client.get(f"/api/v1/stats/episodes/{episode.pk}/downloads",
+                      HTTP_AUTHORIZATION=f"Bearer {outsider_token}").status_code == 403  # fmt: skip
+    client.force_login(outsider)
+    assert client.get(api).status_code == 403
+    client.logout()
+
+    producer = get_user_model().objects.create_user("producer", password="pw-123456789")
+    show.members.add(producer)
+    _, token = api_token_create(user=producer, name="spreadsheet")
+    by_token = client.get(api, HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    staff = get_user_model().objects.create_user("editor", password="pw-123456789", is_staff=True)
+    client.force_login(staff)
     body = client.get(api).json()
+    assert by_token == body  # a producer's tool sees the same figures as staff
     today = timezone.now().date().isoformat()
     assert body["total"] == 2 and body["by_day"] == [{"day": today, "downloads": 2}]
     assert {row["app"] for row in body["by_app"]} == {"Overcast", "Apple Podcasts"}
+    assert body["by_platform"] == [{"platform": "iOS", "downloads": 2}]
     episode_stats = client.get(f"/api/v1/stats/episodes/{episode.pk}/downloads?since={today}").json()
     assert episode_stats["total"] == 2
     assert client.get("/api/v1/stats/shows/nope/downloads").status_code == 404
     assert client.get(f"{api}?since=2026-02-01&until=2026-01-01").status_code == 422
     assert client.get(f"{api}?since=garbage").status_code == 422
+
+
+def test_stats_of_a_draft_are_not_found_for_outsiders(client: Client, show: Any) -> None:
+    from episodes.services.content import episode_unpublish
+    from episodes.services.tokens import api_token_create
+
+    episode = live_episode(show, 1)
+    episode_unpublish(episode=episode)
+    outsider = get_user_model().objects.create_user("outsider", password="pw-123456789")
+    _, token = api_token_create(user=outsider, name="tool")
+    response = client.get(f"/api/v1/stats/episodes/{episode.pk}/downloads", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
 def test_admin_lists_daily_downloads(client: Client, mp3: str) -> None:
