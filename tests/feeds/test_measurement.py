@@ -104,9 +104,15 @@ def test_ranges_of_different_renditions_do_not_add_up(client: Client, show: Any)
 def wsgi_get(url: str, *, chunks: int | None, **headers: str) -> int:
     """GET ``url`` through Django's WSGI handler like a server would; stop after writing ``chunks`` body chunks
     (None: the whole body), then close the response as a server does when the client has gone."""
-    environ = RequestFactory().get(url, HTTP_USER_AGENT=OVERCAST, REMOTE_ADDR="198.51.100.7", **headers).environ
+    extra: dict[str, Any] = {"HTTP_USER_AGENT": OVERCAST, "REMOTE_ADDR": "198.51.100.7", **headers}
+    environ = RequestFactory().get(url, **extra).environ
     status: list[str] = []
-    result: Any = WSGIHandler()(environ, lambda s, h, exc_info=None: status.append(s))
+
+    def start_response(line: str, headers: Any, exc_info: Any = None) -> Any:
+        status.append(line)
+        return lambda data: None
+
+    result: Any = WSGIHandler()(environ, start_response)
     written = 0
     try:
         for n, chunk in enumerate(result):
