@@ -70,8 +70,10 @@ def rendered_feed(state: FeedState, *, page: int | None = None) -> RenderedFeed:
         return cached
     with _cyclic_gc_paused():
         channel, rows, info, public = feed_sources(
-            show=state.show, last_build_date=state.last_modified, hub_url=settings.WEBSUB_HUB_URL or None,
-            page=page, live_count=state.live_count,
+            # Only the feed itself names the hub: it is the document pinged on every change. A ?page=N document
+            # is never pinged (its items shift with every new episode), so it must not invite subscriptions.
+            show=state.show, last_build_date=state.last_modified,
+            hub_url=(settings.WEBSUB_HUB_URL or None) if page is None else None, page=page, live_count=state.live_count,
         )  # fmt: skip
         try:
             body = assemble_feed(channel, items_xml(rows, public), page=info)

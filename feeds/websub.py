@@ -1,11 +1,12 @@
 """WebSub (W3C) publisher side: tell the hub when a show's feed changed, once per change, retried until it listens.
 
-    websub_feed_changed(show_id=show.pk)   # inside the publishing transaction: a ping goes out after the commit
+    websub_feed_changed(show_id=show.pk)   # inside the writing transaction: a ping goes out after the commit
     show_ids = websub_scan()               # beat, every minute: changes found since the last scan + retries due
     websub_announce(show_id=show.pk)       # the ping task: POST to the hub unless this feed was announced already
     websub_publish(feed_url="https://media.example.com/feeds/ukraine-insights.xml")   # raises WebSubError
 
-Each show has one outbox row (feeds.models.WebSubPing). Publishing marks it and queues a ping at once; the scan
+Each show has one outbox row (feeds.models.WebSubPing). Publishing, pulling, and editing a show or a live episode or
+video mark it and queue a ping at once; a failed ping queues its own retry for its time (1, 2, 4 … min); the scan
 marks shows whose feed changed in its time window (scheduled episodes reaching their time among them) or whose
 feed's fingerprint is no longer the one announced last (media re-processed, transcripts, deletions), and queues
 every marked row that is due, which also resends pings that failed (with back-off) or whose message was lost. The
@@ -96,11 +97,24 @@ def _request(show_ids: Iterable[int], *, now: datetime, queued: bool) -> None:
         WebSubPing.objects.filter(pk=show_id).update(**changes)
 
 
-def _send(show_id: int) -> None:
+def _send(show_id: int, *, after: timedelta | None = None) -> None:
     from feeds.tasks import websub_ping
 
     # retry=False: with the broker down, fail now (the row stays due for the scan) instead of stalling a publish.
-    websub_ping.apply_async(args=(show_id,), retry=False)
+    countdown = after.total_seconds() if after is not None else None
+    websub_ping.apply_async(args=(show_id,), countdown=countdown, retry=False)
+
+
+def _retry_later(show_id: int, delay: timedelta) -> None:
+    """Send the retry at its time (the scan resends it later if this message is lost)."""
+    from media_hub.celery import app
+
+    if app.conf.task_always_eager:
+        return  # eager mode (tests) would run it now, not later: the scan sends it when due
+    try:
+        _send(show_id, after=delay)
+    except Exception:  # noqa: BLE001 - the broker is down: the scan sends it once it is due
+        logger.warning("websub retry not queued; the scan will send it", exc_info=True)
 
 
 def websub_feed_changed(*, show_id: int) -> None:
@@ -166,9 +180,12 @@ def websub_announce(*, show_id: int) -> int | None:
             status = websub_publish(feed_url=show_feed_url(slug), hub_url=hub)
         except WebSubError as exc:
             attempts = row.attempts + 1
-            mine.update(running_until=None, attempts=attempts, due_at=timezone.now() + retry_delay(attempts),
+            delay = retry_delay(attempts)
+            mine.update(running_until=None, attempts=attempts, due_at=timezone.now() + delay,
                         last_error=str(exc)[:500])  # fmt: skip
             logger.warning("websub ping failed", extra={"show_id": show_id, "attempts": attempts, "error": str(exc)})
+            if attempts < MAX_ATTEMPTS:
+                _retry_later(show_id, delay)
             return None
         mine.update(announced_fingerprint=fingerprint, announced_at=timezone.now())
     # else: reported twice (publishing, then the scan seeing the same change): the hub already knows this feed.

@@ -38,6 +38,8 @@ def show_create(*, title: str, slug: str, description: str, **fields: Any) -> Sh
 def show_update(*, show: Show, **fields: Any) -> Show:
     changed = apply_fields(show, fields, SHOW_FIELDS)
     validate_and_save(show, update_fields=changed)
+    if changed:
+        feed_changed.send(sender=Show, show_id=show.pk)  # announced once, only if the feed really changed
     return show
 
 
@@ -66,6 +68,8 @@ def episode_update(*, episode: Episode, **fields: Any) -> Episode:
     fields.pop("guid", None)
     changed += apply_fields(episode, fields, EPISODE_FIELDS)
     validate_and_save(episode, update_fields=changed)
+    if changed and _is_live(episode):
+        _feed_changed(episode)
     return episode
 
 
@@ -99,6 +103,10 @@ def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no
         if locked.publish_at <= timezone.now():
             _feed_changed(locked)  # a scheduled one is announced by the WebSub scan when its time comes
     return locked
+
+
+def _is_live(item: Episode | Video) -> bool:
+    return item.status == Status.PUBLISHED and item.publish_at is not None and item.publish_at <= timezone.now()
 
 
 def _feed_changed(item: Episode | Video) -> None:
@@ -141,6 +149,8 @@ def video_create(*, show: Show, title: str, slug: str, **fields: Any) -> Video:
 def video_update(*, video: Video, **fields: Any) -> Video:
     changed = apply_fields(video, fields, VIDEO_FIELDS)
     validate_and_save(video, update_fields=changed)
+    if changed and _is_live(video):
+        _feed_changed(video)
     return video
 
 

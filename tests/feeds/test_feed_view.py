@@ -211,6 +211,18 @@ def test_paging(client: Client, show: Any, monkeypatch: pytest.MonkeyPatch) -> N
     assert client.get(URL + "?page=0").status_code == 400
 
 
+def test_only_the_feed_itself_advertises_the_websub_hub(client: Client, show: Any, settings: Any,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Pages are never pinged (their items shift with every episode), so they must not invite subscriptions."""
+    settings.WEBSUB_HUB_URL = "https://hub.example.com/"
+    monkeypatch.setattr("feeds.mapping.PAGE_SIZE", 2)
+    for n in range(1, 4):
+        live_episode(show, n)
+    assert '<atom:link rel="hub"' in client.get(URL).content.decode()
+    page = client.get(URL + "?page=1").content.decode()
+    assert 'rel="next"' in page and 'rel="hub"' not in page
+
+
 def test_built_once_then_served_from_cache(client: Client, show: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     live_episode(show, 1)
     import feeds.rendering as rendering

@@ -123,9 +123,51 @@ def test_the_scan_does_not_ping_again_for_the_same_change(
     assert scan_and_send(caught_up()) == [show.pk]  # the scan sees the episode go live and asks again...
     assert len(hub.pings) == 1  # ...but that feed was announced already
     assert scan_and_send(caught_up()) == []
-    episode_update(episode=Episode.objects.get(show=show), title="Corrected title")
-    assert scan_and_send(caught_up()) == [show.pk]
-    assert len(hub.pings) == 2  # a new change is announced
+    with django_capture_on_commit_callbacks(execute=True):
+        episode_update(episode=Episode.objects.get(show=show), title="Corrected title")
+    assert len(hub.pings) == 2  # an edit of a live episode is announced at once, not by the next scan
+    assert scan_and_send(caught_up()) == [show.pk]  # the scan sees the edit too...
+    assert len(hub.pings) == 2  # ...and finds it announced
+
+
+@pytest.mark.django_db
+def test_edits_of_the_show_and_of_live_items_ping_at_once_drafts_do_not(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from episodes.services.content import show_update
+
+    episode = published(show, 1, django_capture_on_commit_callbacks)
+    draft = Episode.objects.create(show=show, title="Draft", slug="draft")
+    with django_capture_on_commit_callbacks(execute=True):
+        episode_update(episode=draft, title="Still a draft")
+    assert len(hub.pings) == 1  # a draft is not in the feed
+    with django_capture_on_commit_callbacks(execute=True):
+        show_update(show=show, title="Ukraine Insights, weekly")
+    assert len(hub.pings) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        episode_update(episode=episode, title="Renamed")
+    assert len(hub.pings) == 3
+
+
+@pytest.mark.django_db
+def test_a_failed_ping_queues_its_retry_for_its_time(
+    hub: Hub, show: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retries land when the README says (1, 2, 4 … min), not at the next once-a-minute scan after that."""
+    from media_hub.celery import app
+
+    queued: list[tuple[int, timedelta | None]] = []
+    monkeypatch.setattr("feeds.websub._send", lambda show_id, after=None: queued.append((show_id, after)))
+    hub.failures = 2
+    app.conf.task_always_eager = False
+    try:
+        published(show, 1, django_capture_on_commit_callbacks)  # queues the first ping (recorded, not run)
+        assert websub_ping.apply(args=(show.pk,)).get() is None  # it fails: the hub answers 503
+        assert websub_ping.apply(args=(show.pk,)).get() is None  # the retry fails too
+    finally:
+        app.conf.task_always_eager = True
+    assert queued == [(show.pk, None), (show.pk, retry_delay(1)), (show.pk, retry_delay(2))]
+    assert retry_delay(1) == timedelta(minutes=1) and retry_delay(2) == timedelta(minutes=2)
 
 
 @pytest.mark.django_db
