@@ -101,8 +101,10 @@ def _send(show_id: int, *, after: timedelta | None = None) -> None:
     from feeds.tasks import websub_ping
 
     # retry=False: with the broker down, fail now (the row stays due for the scan) instead of stalling a publish.
-    countdown = after.total_seconds() if after is not None else None
-    websub_ping.apply_async(args=(show_id,), countdown=countdown, retry=False)
+    if after is None:
+        websub_ping.apply_async(args=(show_id,), retry=False)
+    else:
+        websub_ping.apply_async(args=(show_id,), countdown=after.total_seconds(), retry=False)
 
 
 def _retry_later(show_id: int, delay: timedelta) -> None:
