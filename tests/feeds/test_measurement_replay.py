@@ -56,7 +56,10 @@ LOG = [
     # 2. A probe alone -> 0.
     Req(1, "b", APPLE, "203.0.113.2", "bytes=0-1"),
     # 3. Overcast streams in sequential ranges that together pass a minute -> 1, however many requests.
-    *[Req(2 + n / 10, "a", OVERCAST, "203.0.113.3", f"bytes={n * 250 * KB}-{(n + 1) * 250 * KB - 1}") for n in range(5)],
+    *[
+        Req(2 + n / 10, "a", OVERCAST, "203.0.113.3", f"bytes={n * 250 * KB}-{(n + 1) * 250 * KB - 1}")
+        for n in range(5)
+    ],
     # 4. The same listener again within 24 h -> still 1; after 24 h a new window -> 1 more, on the next day.
     Req(60, "a", OVERCAST, "203.0.113.3"),
     Req(24 * 60 + 3, "a", OVERCAST, "203.0.113.3"),
