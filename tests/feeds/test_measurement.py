@@ -22,6 +22,7 @@ from feeds.byte_ranges import MAX_RANGES, add_range, covered
 from feeds.models import DailyDownloads, ListenerWindow
 from tests.conftest import wsgi_keeps_test_connection
 from tests.feeds.factories import MP3_BYTES, live_episode
+from tests.feeds.test_delivery import live_episode_without_files, s3_mode  # noqa: F401 - s3_mode is a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +274,17 @@ def test_refresh_refuses_a_broken_list_and_keeps_the_old_one(
 def test_refresh_reports_an_unreachable_source(ua_dir: Path) -> None:
     with pytest.raises(CommandError, match="Could not read the list"):
         call_command("refresh_user_agents", source="http://127.0.0.1:9/src/")
+
+
+def test_behind_s3_the_requested_ranges_count_merged(client: Client, show: Any, s3_mode: None) -> None:
+    """Redirected to S3 or a CDN, the body never passes through us: the range asked for counts, merged the same."""
+    episode = live_episode_without_files(show)
+    rendition = Rendition.objects.get(episode=episode)
+    url = f"/d/e/{episode.pk}/audio_mp3.mp3"
+    half = rendition.byte_size // 2
+    assert get(client, url, HTTP_RANGE="bytes=0-1") == 302  # Apple's probe: nothing
+    for _ in range(3):
+        assert get(client, url, HTTP_RANGE=f"bytes=0-{half - 1}") == 302
+    assert downloads() == 0 and ListenerWindow.objects.get().bytes_fetched == half
+    assert get(client, url, HTTP_RANGE=f"bytes={half}-") == 302
+    assert downloads() == 1
