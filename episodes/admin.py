@@ -116,7 +116,10 @@ def _job_summary(job: ProcessingJob | None) -> str:
     if job is None:
         return "—"
     if job.state == ProcessingJob.State.FAILED:
-        return format_html('<span style="color:#b00">Failed: {}</span>', job.error or "unknown error")
+        return format_html(
+            '<span style="color:#b00">Failed while {}: {}</span>', job.get_stage_display().lower(),
+            job.error or "unknown error",
+        )  # fmt: skip
     if job.state == ProcessingJob.State.SUCCEEDED:
         return "Done"
     return format_html(
