@@ -31,12 +31,25 @@ from episodes.models import (
 from episodes.models.content import podcast_guid_for
 from episodes.selectors import latest_job
 from episodes.services import content as content_services
+from episodes.services.artwork import artwork_normalised
 from episodes.services.errors import DomainError
 from episodes.services.uploads import media_reprocess, media_source_create
 from episodes.services.video_episode import video_make_episode
 
 
-class MediaUploadForm(forms.ModelForm):
+class ArtworkFormMixin:
+    """A chosen artwork file is normalised (RGB, 1400–3000 px, its real type) before the model sees it."""
+
+    cleaned_data: dict[str, Any]
+
+    def clean_artwork(self) -> Any:
+        try:
+            return artwork_normalised(self.cleaned_data.get("artwork"))
+        except DomainError as exc:
+            raise forms.ValidationError(exc.fields.get("artwork", [exc.message])) from exc
+
+
+class MediaUploadForm(ArtworkFormMixin, forms.ModelForm):
     """Adds a file field: choosing a file stores it as the new source and queues processing."""
 
     upload = forms.FileField(
@@ -47,7 +60,7 @@ class MediaUploadForm(forms.ModelForm):
     )
 
 
-class ShowForm(forms.ModelForm):
+class ShowForm(ArtworkFormMixin, forms.ModelForm):
     category_picks = forms.MultipleChoiceField(
         choices=CATEGORY_CHOICES, required=False, label="Apple categories", help_text="Up to three."
     )
