@@ -42,6 +42,11 @@ DATA_ERROR_REASON = (
     "The uploaded file is kept; staff have the details."
 )
 
+UNEXPLAINED_FFMPEG_REASON = (
+    "The file could not be converted: it may be damaged or use an unusual encoding. "
+    "The uploaded file is kept; staff have the details."
+)
+
 
 class SourceMissing(Exception):
     """The uploaded file is not in storage (deleted, or never completed); no retry can help."""
@@ -78,6 +83,8 @@ def failure_for(exc: BaseException, *, max_attempts: int, attempt: int) -> Failu
     if isinstance(exc, MediaRejected):
         return Failure(exc.reason, "", False, "media")
     if isinstance(exc, FFmpegError):
+        if exc.reason.startswith("ffmpeg failed"):  # no known cause: ffmpeg's own words are for staff
+            return Failure(UNEXPLAINED_FFMPEG_REASON, f"{exc.reason}\n{exc.stderr_tail}", False, "ffmpeg")
         return Failure(exc.reason, exc.stderr_tail, False, "ffmpeg")
     if isinstance(exc, SoftTimeLimitExceeded):
         return Failure("Processing took longer than this file's time limit and was stopped.", detail, False, "timeout")

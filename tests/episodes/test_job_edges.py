@@ -124,3 +124,5 @@ def test_a_failure_while_measuring_records_that_stage(
     job = upload(episode, speech_wav, "episode.wav").jobs.get()
     assert job.state == ProcessingJob.State.FAILED
     assert job.stage == ProcessingJob.Stage.ANALYSING and job.get_stage_display() == "Measuring loudness"
+    assert job.error.startswith("The file could not be converted") and "exit status" not in job.error
+    assert "/nonexistent.wav" in job.error_detail  # ffmpeg's own words stay for staff
