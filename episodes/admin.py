@@ -31,12 +31,25 @@ from episodes.models import (
 from episodes.models.content import podcast_guid_for
 from episodes.selectors import latest_job
 from episodes.services import content as content_services
+from episodes.services.artwork import artwork_normalised
 from episodes.services.errors import DomainError
 from episodes.services.uploads import media_reprocess, media_source_create
 from episodes.services.video_episode import video_make_episode
 
 
-class MediaUploadForm(forms.ModelForm):
+class ArtworkFormMixin:
+    """A chosen artwork file is normalised (RGB, 1400–3000 px, its real type) before the model sees it."""
+
+    cleaned_data: dict[str, Any]
+
+    def clean_artwork(self) -> Any:
+        try:
+            return artwork_normalised(self.cleaned_data.get("artwork"))
+        except DomainError as exc:
+            raise forms.ValidationError(exc.fields.get("artwork", [exc.message])) from exc
+
+
+class MediaUploadForm(ArtworkFormMixin, forms.ModelForm):
     """Adds a file field: choosing a file stores it as the new source and queues processing."""
 
     upload = forms.FileField(
@@ -47,7 +60,7 @@ class MediaUploadForm(forms.ModelForm):
     )
 
 
-class ShowForm(forms.ModelForm):
+class ShowForm(ArtworkFormMixin, forms.ModelForm):
     category_picks = forms.MultipleChoiceField(
         choices=CATEGORY_CHOICES, required=False, label="Apple categories", help_text="Up to three."
     )
@@ -116,7 +129,10 @@ def _job_summary(job: ProcessingJob | None) -> str:
     if job is None:
         return "—"
     if job.state == ProcessingJob.State.FAILED:
-        return format_html('<span style="color:#b00">Failed: {}</span>', job.error or "unknown error")
+        return format_html(
+            '<span style="color:#b00">Failed while {}: {}</span>', job.get_stage_display().lower(),
+            job.error or "unknown error",
+        )  # fmt: skip
     if job.state == ProcessingJob.State.SUCCEEDED:
         return "Done"
     return format_html(

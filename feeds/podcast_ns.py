@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
+from episodes.taxonomy import CreditError, canonical_credit
 from feeds.data import AlternateEnclosure, Funding, Person, Soundbite, Transcript
 from feeds.formatting import number_attr, xml_text, xml_url
 from feeds.podcast_chapters import CHAPTERS_MIME_TYPE
@@ -54,9 +55,18 @@ def _optional(attrs: dict[str, str], name: str, value: str | None, *, url: bool 
     return attrs
 
 
+def _credit(person: Person) -> tuple[str, str]:
+    """The taxonomy's spelling ("Cast", "Cover Art Designer"); a pair stored before credits were checked, as is."""
+    try:
+        return canonical_credit(person.group, person.role)
+    except CreditError:
+        return person.group, person.role
+
+
 def _persons(parent: etree._Element, persons: Sequence[Person]) -> None:
     for person in persons:
-        attrs = {"role": xml_text(person.role), "group": xml_text(person.group)}
+        group, role = _credit(person)
+        attrs = {"role": xml_text(role), "group": xml_text(group)}
         _optional(attrs, "href", person.href, url=True)
         _sub(parent, _PERSON, person.name, _optional(attrs, "img", person.img, url=True))
 

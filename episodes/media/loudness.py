@@ -35,9 +35,19 @@ class Loudness:
     true_peak_dbtp: float
     lra_lu: float
 
+    @property
+    def silent(self) -> bool:
+        """Silence or near-silence (≤ −60 LUFS, or no gated block at all: −inf): no gain is applied."""
+        return not self.integrated_lufs > SILENCE_LUFS  # NaN counts as silent too
+
+    def as_json(self) -> dict[str, float | bool | None]:
+        """The measurement for a JSON field: a non-finite value (silence measures −inf) becomes None."""
+        values = {"integrated_lufs": self.integrated_lufs, "true_peak_dbtp": self.true_peak_dbtp, "lra_lu": self.lra_lu}
+        return {**{k: v if math.isfinite(v) else None for k, v in values.items()}, "silent": self.silent}
+
     def gain_to(self, target_lufs: float) -> float:
         """Gain (dB) that brings the integrated loudness to ``target_lufs``; 0 for silence."""
-        if self.integrated_lufs <= SILENCE_LUFS:
+        if self.silent:
             return 0.0
         return target_lufs - self.integrated_lufs
 
@@ -128,9 +138,9 @@ def solve_gain(
     With the limiter's sample-peak ``ceiling_db``, gains that keep the true peak (≥ every sample peak) at or
     under it lose nothing: the curve starts from zero loss there instead of the sampled measurements.
     """
-    base = measured.gain_to(target_lufs)
-    if measured.integrated_lufs <= SILENCE_LUFS:
+    if measured.silent:
         return 0.0
+    base = measured.gain_to(target_lufs)
     if ceiling_db is not None and math.isfinite(measured.true_peak_dbtp):
         free = ceiling_db - measured.true_peak_dbtp  # the largest gain the limiter cannot act on
         if base <= free:

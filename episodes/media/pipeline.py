@@ -113,8 +113,8 @@ def _chapters(meta: TagMeta, source: ProbeResult) -> tuple[ChapterMark, ...]:
 def _tag_audio(staging: Path, p: Plan, meta: TagMeta) -> None:
     for enc in p.audio:
         path = staging / enc.filename
-        if enc.muxer == "mp3":
-            write_id3(path, meta, duration=p.duration)
+        if enc.muxer == "mp3":  # chapter ends fill up to what was written, not the source header's promise
+            write_id3(path, meta, duration=container_facts(path)[0] or p.duration)
         elif enc.muxer == "ipod":
             write_mp4(path, meta)
         elif enc.muxer == "ogg":
@@ -259,6 +259,7 @@ def _describe_ladder(staging: Path, p: Plan) -> list[OutputFile]:
     (staging / "hls" / "master.m3u8").write_text(hls.master_playlist(variants))
     files = sorted(str(f.relative_to(staging)) for f in (staging / "hls").rglob("*") if f.is_file())
     top = variants[0]
+    written = sum(s.duration for s in top.segments)  # a damaged source's header may promise more
     package = describe(
         staging,
         "hls/master.m3u8",
@@ -268,7 +269,7 @@ def _describe_ladder(staging: Path, p: Plan) -> list[OutputFile]:
         bitrate=top.bandwidth,
         width=top.width,
         height=top.height,
-        duration=p.duration,
+        duration=round(written, 3) if written > 0 else p.duration,
     )
     total = sum((staging / f).stat().st_size for f in files)
     return [*mp4s, replace(package, size_bytes=total, files=tuple(files))]
@@ -313,7 +314,8 @@ def process_video(
         outputs = _describe_ladder(staging, p)
         im = p.images
         assert im is not None  # noqa: S101 - video plans always have images
-        (staging / "storyboard.vtt").write_text(storyboard_vtt(im, p.duration, "storyboard.jpg"))
+        written = outputs[0].duration or p.duration  # the top rung as written, not the source's header
+        (staging / "storyboard.vtt").write_text(storyboard_vtt(im, written, "storyboard.jpg"))
         outputs += [
             describe(staging, "poster.jpg", "poster", "image/jpeg", width=im.poster_width, height=im.poster_height),
             describe(

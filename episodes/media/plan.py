@@ -150,16 +150,31 @@ def _rung_fps(source: Fraction, short_side: int) -> Fraction:
     return source / divisor
 
 
+# A source whose short side is this close below a rung (1279×719 under 720p) gets that rung at its own size:
+# dropping to the next rung down would throw away a third of its lines.
+NEAR_RUNG = 0.9
+
+
+def _targets(short: int, heights: tuple[int, ...]) -> list[int]:
+    """The rung heights for a source short side, highest first; a rung just above the source is kept."""
+    ladder = sorted(set(heights), reverse=True)
+    targets = [h for h in ladder if h <= short]
+    above = [h for h in ladder if short < h and short >= NEAR_RUNG * h]
+    if above:
+        targets.insert(0, min(above))
+    return targets or [short - short % 2]  # a tiny source still gets one rung at its own size
+
+
 def _rungs(width: int, height: int, fps: Fraction, config: MediaConfig) -> tuple[VideoRung, ...]:
     portrait = height > width
     short, long = min(width, height), max(width, height)
-    targets = [h for h in sorted(set(config.ladder_heights), reverse=True) if h <= short]
-    if not targets:  # a tiny source still gets one rung at its own size
-        targets = [short - short % 2]
     rungs = []
-    for target in targets:
-        other = _even(long * target / short)
-        w, h = (target, other) if portrait else (other, target)
+    for target in _targets(short, config.ladder_heights):
+        if target > short:  # never upscaled: the source's own size, rounded down to even
+            w, h = width - width % 2, height - height % 2
+        else:
+            other = _even(long * target / short)
+            w, h = (target, other) if portrait else (other, target)
         rate = _rung_fps(fps, target)
         maxrate = _MAXRATE.get(target, _TINY_MAXRATE)
         if rate > 30:

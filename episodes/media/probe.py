@@ -132,6 +132,8 @@ def _sniff(path: Path) -> str | None:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"#EXTM3U"):
         return "hls playlist"
+    if b"<svg" in head.lower():
+        return "svg_pipe"
     if stripped[:5].lower() in (b"<!doc", b"<html") or stripped.startswith(b"<?xml"):
         return "html/xml text"
     text = head.decode("utf-8", errors="ignore")
@@ -140,13 +142,43 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
+_PICTURES = {"png": "PNG", "jpeg": "JPEG", "svg": "SVG", "webp": "WebP", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF",
+             "apng": "PNG", "jpegxl": "JPEG XL", "heif": "HEIF", "avif": "AVIF", "psd": "Photoshop"}  # fmt: skip
+_SUBTITLES = {"srt", "webvtt", "ass", "subviewer", "subviewer1", "microdvd", "sami", "mpl2", "jacosub", "lrc", "stl"}
+# Formats ffmpeg reads but we do not take, by the name producers know them by.
+_REFUSED = {"avi": "an AVI video", "mpegts": "an MPEG transport stream (.ts)", "asf": "a Windows Media file",
+            "flv": "a Flash video", "rm": "a RealMedia file", "amr": "an AMR voice memo", "aiff": "an AIFF recording",
+            "ape": "a Monkey's Audio file", "mpeg": "an MPEG-PS video (.mpg)", "dv": "a DV video file",
+            "mxf": "an MXF video file", "wv": "a WavPack file", "gxf": "a GXF video file"}  # fmt: skip
+
+
+def _what_it_is(detected: str) -> str:
+    """Say in a producer's words what ffmpeg's demuxer name ("svg_pipe", "bin", "srt") means."""
+    name = detected.removesuffix("_pipe").removesuffix("_anim")
+    if detected.endswith("_pipe") or name in _PICTURES or name == "image2":
+        picture = _PICTURES.get(name, "an image")
+        return f"This is a picture ({picture}), not a recording." if picture != "an image" else "This is a picture."
+    if name in _SUBTITLES:
+        return "This is a subtitle or transcript file, not a recording: attach it as a transcript instead."
+    if name == "html/xml text":
+        return "This is a web page or XML document, not a recording."
+    if name in ("text", "tty"):
+        return "This is a text document, not a recording."
+    if name in _REFUSED:
+        return f"This is {_REFUSED[name]}, a format we do not take."
+    # "bin" (ffmpeg's guess from the worker's fixed local name), "data" and the rest say nothing to a producer.
+    return "This is not a media file we can read."
+
+
 def _unreadable(path: Path, size: int, report: dict[str, Any]) -> ProbeResult:
-    detected = report.get("detected") or _sniff(path)
+    detected = report.get("detected")
+    if detected in (None, "bin", "tty"):  # guesses from the file name, not the content: look at the bytes
+        detected = _sniff(path) or detected
     message = str(report.get("message", ""))
     if detected in ("hls", "hls playlist"):
         reason = f"This is a streaming playlist (HLS), not a media file. Upload the {_ACCEPTED} itself."
     elif detected:
-        reason = f"This is not a media file we can read (detected: {detected}). Upload an {_ACCEPTED}."
+        reason = f"{_what_it_is(detected)} Upload an {_ACCEPTED}."
     elif "moov atom not found" in message or report.get("error") == "EOFError":
         reason = "The file is damaged or incomplete (it may have been cut off during upload)."
     else:

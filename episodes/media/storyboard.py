@@ -21,10 +21,16 @@ def vtt_time(seconds: float) -> str:
 
 
 def storyboard_vtt(images: ImagePlan, duration: float, sprite: str) -> str:
-    """One cue per tile, left to right, top to bottom, each covering one sampling interval."""
+    """One cue per tile, left to right, top to bottom, each covering one sampling interval.
+
+    ``duration`` is what was written: a damaged upload whose header promised more gets no cues past its end
+    (the sprite's tiles for the missing part stay blank and unreferenced).
+    """
     lines = ["WEBVTT", ""]
     for i in range(images.tile_count):
         start = i * images.tile_interval_s
+        if i and start >= duration:
+            break
         end = max(min((i + 1) * images.tile_interval_s, duration), start + 0.001)
         x, y = (i % images.columns) * images.tile_width, (i // images.columns) * images.tile_height
         lines += [

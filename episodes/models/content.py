@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from episodes.categories import validate_categories
 from episodes.html import sanitize_html
+from episodes.taxonomy import CreditError, canonical_credit
 from episodes.validators import (
     validate_artwork,
     validate_chapters,
@@ -110,6 +111,14 @@ class Show(models.Model):
         return self.title
 
 
+def clean_credit(credit: ShowPerson | EpisodePerson) -> None:
+    """Check group and role against the Podcast Taxonomy and store the taxonomy's spelling ("Cast", "Host")."""
+    try:
+        credit.group, credit.role = canonical_credit(credit.group, credit.role)
+    except CreditError as exc:
+        raise ValidationError({exc.field: exc.message}) from exc
+
+
 class ShowPerson(models.Model):
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="credits")
     person = models.ForeignKey(Person, on_delete=models.CASCADE)
@@ -124,6 +133,9 @@ class ShowPerson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} ({self.role})"
+
+    def clean(self) -> None:
+        clean_credit(self)
 
 
 class Episode(models.Model):
@@ -190,6 +202,9 @@ class EpisodePerson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} ({self.role})"
+
+    def clean(self) -> None:
+        clean_credit(self)
 
 
 class Video(models.Model):

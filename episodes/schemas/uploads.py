@@ -16,7 +16,8 @@ class UploadStartIn(Schema):
     type: Literal["episode", "video"]
     id: Annotated[int, Field(ge=1, le=2**62)]
     filename: Annotated[str, Field(min_length=1, max_length=255)]
-    byte_size: Annotated[int, Field(ge=1, le=2**62)] = Field(description="The whole file's size in bytes.")
+    # No lower bound here: the service says "The file is empty" in the producer's words (not the library's).
+    byte_size: Annotated[int, Field(le=2**62)] = Field(description="The whole file's size in bytes.")
     part_size: Annotated[int, Field(ge=1, le=2**62)] | None = Field(None, description="Omit for the default.")
     sha256: Annotated[str, Field(max_length=64)] = Field("", description="Hex SHA-256 of the whole file, optional.")
     content_type: Annotated[str, Field(max_length=100)] = ""

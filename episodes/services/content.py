@@ -12,6 +12,7 @@ from episodes.links import show_feed_url
 from episodes.models import Episode, Rendition, Show, Status, Video, podcast_guid_for
 from episodes.signals import feed_changed
 
+from .artwork import with_normalised_artwork
 from .common import apply_fields, validate_and_save
 from .errors import Conflict, InvalidInput
 
@@ -29,14 +30,14 @@ VIDEO_FIELDS = {"title", "slug", "description"}
 def show_create(*, title: str, slug: str, description: str, **fields: Any) -> Show:
     """Create a show; its `podcast:guid` is fixed now from its feed URL and never recomputed."""
     show = Show(title=title, slug=slug, description=description)
-    apply_fields(show, fields, SHOW_FIELDS)
+    apply_fields(show, with_normalised_artwork(fields), SHOW_FIELDS)
     show.podcast_guid = podcast_guid_for(show_feed_url(slug))
     validate_and_save(show)
     return show
 
 
 def show_update(*, show: Show, **fields: Any) -> Show:
-    changed = apply_fields(show, fields, SHOW_FIELDS)
+    changed = apply_fields(show, with_normalised_artwork(fields), SHOW_FIELDS)
     validate_and_save(show, update_fields=changed)
     if changed:
         feed_changed.send(sender=Show, show_id=show.pk)  # announced once, only if the feed really changed
@@ -51,7 +52,7 @@ def episode_create(*, show: Show, title: str, slug: str, **fields: Any) -> Episo
             raise InvalidInput("guid: A GUID must be a non-empty string.", fields={"guid": ["Required."]})
         fields["guid"] = guid.strip()
     episode = Episode(show=show, title=title, slug=slug)
-    apply_fields(episode, fields, EPISODE_FIELDS | {"guid"})
+    apply_fields(episode, with_normalised_artwork(fields), EPISODE_FIELDS | {"guid"})
     validate_and_save(episode)
     return episode
 
@@ -66,7 +67,7 @@ def episode_update(*, episode: Episode, **fields: Any) -> Episode:
         episode.guid = str(fields.pop("guid"))
         changed.append("guid")
     fields.pop("guid", None)
-    changed += apply_fields(episode, fields, EPISODE_FIELDS)
+    changed += apply_fields(episode, with_normalised_artwork(fields), EPISODE_FIELDS)
     validate_and_save(episode, update_fields=changed)
     if changed and _is_live(episode):
         _feed_changed(episode)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import shutil
 import tempfile
 import time
@@ -18,6 +19,7 @@ import uuid
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -69,8 +71,9 @@ def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | Non
     _remove_stale_workdirs(job.pk)
     workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.pk}-", dir=work_root()))
     stored_prefix_written = False
+    beat = Heartbeat(claim)  # beat.stage is the stage a failure happened in, recorded with it
     try:
-        with Heartbeat(claim) as beat:
+        with beat:
             result = _process(job, source, workdir, beat)
             if beat.lost.is_set():
                 raise LeaseLost(f"job {job.pk} lost its lease while processing")
@@ -91,7 +94,7 @@ def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | Non
         failure = failure_for(exc, max_attempts=job.max_attempts, attempt=claim.attempt)
         _cleanup_prefix(run_prefix, stored_prefix_written)
         db_retry(lambda: _finish_failed(claim, source, failure.reason, failure.detail, retry=failure.retry,
-                                        kind=failure.kind),  # fmt: skip
+                                        kind=failure.kind, stage=beat.stage),  # fmt: skip
                  what="record failure", job_id=job.pk)  # fmt: skip
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -187,7 +190,18 @@ def probe_summary(info: ProbeResult) -> dict[str, object]:
     """The probe as JSON for the admin and API (no local paths)."""
     data = dataclasses.asdict(info)
     data.pop("path", None)
-    return json.loads(json.dumps(data, default=str))
+    return _finite(json.loads(json.dumps(data, default=str)))
+
+
+def _finite(value: Any) -> Any:
+    """JSON with every non-finite number (a header's inf frame rate, NaN) as null: JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _store_outputs(result: ProcessResult, workdir: Path, prefix: str) -> list[Rendition]:
@@ -246,9 +260,8 @@ def _swap_in(claim: Claim, source: MediaSource, rows: list[Rendition], result: P
 def loudness_summary(result: ProcessResult) -> dict[str, object]:
     if result.loudness is None:
         return {}
-    data = json.loads(json.dumps(dataclasses.asdict(result.loudness), default=str))
-    data["gain_db"] = result.gain_db
-    return data
+    gain = result.gain_db
+    return {**result.loudness.as_json(), "gain_db": gain if gain is not None and math.isfinite(gain) else None}
 
 
 def _run_root(prefix: str) -> str:
@@ -261,12 +274,20 @@ def _owner_field(owner: Episode | Video) -> str:
 
 
 def _finish_failed(
-    claim: Claim, source: MediaSource, reason: str, detail: str, *, retry: bool, kind: str = "media"
+    claim: Claim,
+    source: MediaSource,
+    reason: str,
+    detail: str,
+    *,
+    retry: bool,
+    kind: str = "media",
+    stage: str | None = None,
 ) -> None:
     from episodes.tasks import process_media
 
     owner = _owner(source)
-    context = {**log_context(claim, source), "error_kind": kind, "error": reason, "detail": detail[-500:]}
+    context = {**log_context(claim, source), "error_kind": kind, "error": reason, "detail": detail[-500:],
+               "stage": stage}  # fmt: skip
     with transaction.atomic():
         job = ProcessingJob.objects.select_for_update().get(pk=claim.job_id)
         if job.lease_owner != claim.worker_id or job.attempts != claim.attempt:
@@ -281,6 +302,8 @@ def _finish_failed(
             transaction.on_commit(partial(process_media.apply_async, (job.pk,), countdown=countdown))
             return
         log.error("job failed", extra=context)
+        if stage:  # the stage it failed in stays on the job (the heartbeat may not have written it yet)
+            job.stage = stage
         job_fail(job, reason)
         has_media = Rendition.objects.filter(**{_owner_field(owner): owner}).exists()
         if not has_media:

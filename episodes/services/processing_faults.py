@@ -19,7 +19,7 @@ from typing import TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, connection
 
 from episodes.media.errors import FFmpegError, MediaError, MediaRejected, ProbeStarved
 
@@ -37,6 +37,17 @@ RETRYABLE_S3_CODES = {"SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "Int
 MISSING_S3_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
+DATA_ERROR_REASON = (
+    "The results could not be saved: the database refused some of the data this file produced. "
+    "The uploaded file is kept; staff have the details."
+)
+
+UNEXPLAINED_FFMPEG_REASON = (
+    "The file could not be converted: it may be damaged or use an unusual encoding. "
+    "The uploaded file is kept; staff have the details."
+)
+
+
 class SourceMissing(Exception):
     """The uploaded file is not in storage (deleted, or never completed); no retry can help."""
 
@@ -46,7 +57,7 @@ class Failure:
     reason: str  # shown to the producer
     detail: str  # shown to staff in the admin
     retry: bool
-    kind: str  # for logs and metrics: media, ffmpeg, storage, database, timeout, internal
+    kind: str  # for logs and metrics: media, ffmpeg, storage, database, data, timeout, internal
 
 
 def _client_error_status(exc: ClientError) -> tuple[str, int]:
@@ -72,6 +83,8 @@ def failure_for(exc: BaseException, *, max_attempts: int, attempt: int) -> Failu
     if isinstance(exc, MediaRejected):
         return Failure(exc.reason, "", False, "media")
     if isinstance(exc, FFmpegError):
+        if exc.reason.startswith("ffmpeg failed"):  # no known cause: ffmpeg's own words are for staff
+            return Failure(UNEXPLAINED_FFMPEG_REASON, f"{exc.reason}\n{exc.stderr_tail}", False, "ffmpeg")
         return Failure(exc.reason, exc.stderr_tail, False, "ffmpeg")
     if isinstance(exc, SoftTimeLimitExceeded):
         return Failure("Processing took longer than this file's time limit and was stopped.", detail, False, "timeout")
@@ -86,6 +99,10 @@ def failure_for(exc: BaseException, *, max_attempts: int, attempt: int) -> Failu
     if isinstance(exc, BotoCoreError):  # EndpointConnectionError, timeouts, connection closed mid-transfer
         return _storage_unavailable(detail, last, attempt)
     if isinstance(exc, DatabaseError):
+        if isinstance(exc, IntegrityError | DataError):  # the database answered and refused this data
+            return Failure(DATA_ERROR_REASON, detail, False, "data")
+        if not is_transient_db_error(exc):  # a bad query or schema: a fault of ours, not an outage
+            return Failure("An unexpected error interrupted processing.", detail, True, "internal")
         reason = "The database was unavailable" + (f" on {attempt} attempts." if last else "; processing will retry.")
         return Failure(reason, detail, True, "database")
     if isinstance(exc, ProbeStarved):
@@ -115,7 +132,13 @@ def retry_countdown(attempts: int) -> int:
 
 
 def is_transient_db_error(exc: BaseException) -> bool:
-    """A dropped, refused or contended connection: worth reconnecting and trying again."""
+    """A dropped, refused or contended connection: worth reconnecting and trying again.
+
+    A data error (IntegrityError, DataError) never is, whatever the state of the connection afterwards (on
+    PostgreSQL a failed transaction leaves it unusable until the rollback).
+    """
+    if isinstance(exc, IntegrityError | DataError):
+        return False
     if isinstance(exc, InterfaceError):
         return True
     if not isinstance(exc, OperationalError):

@@ -35,7 +35,7 @@ from episodes.models import Episode, UploadPart, UploadSession, Video
 
 from . import s3_multipart
 from .errors import Conflict, DomainError, InvalidInput, PayloadTooLarge
-from .uploads import media_source_register, safe_filename, source_key_for
+from .uploads import EMPTY_FILE, media_source_register, safe_filename, source_key_for
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -96,7 +96,8 @@ def upload_start(
 ) -> UploadSession:
     """Open an upload session; the size limit is enforced here, before a single byte is sent."""
     if byte_size <= 0:
-        raise InvalidInput("byte_size: The file is empty.", fields={"byte_size": ["Must be positive."]})
+        message = EMPTY_FILE if byte_size == 0 else "The size must be the file's length in bytes."
+        raise InvalidInput(message, fields={"byte_size": [message]})
     if byte_size > settings.MEDIA_MAX_UPLOAD_BYTES:
         raise _too_large(byte_size)
     sha256 = sha256.strip().lower()

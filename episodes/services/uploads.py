@@ -17,6 +17,8 @@ from episodes.models import Episode, MediaSource, ProcessingJob, Status, Video
 
 from .errors import InvalidInput, PayloadTooLarge
 
+EMPTY_FILE = "The file is empty (0 bytes): choose the recording itself and upload it again."
+
 
 def safe_filename(name: str) -> str:
     """Keep the producer's name (Unicode included) but never a path, control characters or a leading dot."""
@@ -40,7 +42,7 @@ def media_source_create(*, owner: Episode | Video, file: File, filename: str, co
             f"The file is {size / 1024**3:.1f} GB; the limit is {settings.MEDIA_MAX_UPLOAD_BYTES / 1024**3:.1f} GB."
         )
     if size == 0:
-        raise InvalidInput("The file is empty.", fields={"file": ["The file is empty."]})
+        raise InvalidInput(EMPTY_FILE, fields={"file": [EMPTY_FILE]})
     name = safe_filename(filename)
     digest = hashlib.sha256()
     for chunk in file.chunks():

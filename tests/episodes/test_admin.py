@@ -82,7 +82,7 @@ def test_admin_rejects_artwork_that_is_too_small(staff_client: Client) -> None:
     buf.seek(0)
     response = staff_client.post(reverse("admin:episodes_show_add"), {**_show_form(), "artwork": buf})
     assert response.status_code == 200
-    assert "between 1400 and 3000 pixels" in response.content.decode()
+    assert "at least 1400×1400 pixels" in response.content.decode()
 
 
 def test_publish_action_explains_missing_media(staff_client: Client, episode: Episode) -> None:

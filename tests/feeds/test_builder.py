@@ -85,9 +85,10 @@ def test_channel_podcast_namespace_tags(channel: etree._Element) -> None:
     funding = channel.find("podcast:funding", NS)
     assert (funding.get("url"), funding.text) == ("https://news.example.com/support", "Підтримайте редакцію")
     person = channel.find("podcast:person", NS)
-    assert (person.text, person.get("role"), person.get("href")) == (
+    assert (person.text, person.get("role"), person.get("group"), person.get("href")) == (
         "Олена Петренко",
-        "host",
+        "Host",  # the Podcast Taxonomy's spelling, whatever the case stored
+        "Cast",
         "https://news.example.com/olena",
     )
     assert channel.findtext("podcast:medium", namespaces=NS) == "podcast"
@@ -133,7 +134,7 @@ def test_item_podcast_namespace_tags(channel: etree._Element) -> None:
         "45",
         "Головна цитата",
     )
-    assert item.find("podcast:person", NS).get("role") == "guest"
+    assert item.find("podcast:person", NS).get("role") == "Guest"
     first, second = item.findall("podcast:alternateEnclosure", NS)
     assert first.attrib == {
         "type": "audio/mp4",

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import OperationalError, ProgrammingError
+from django.db import DataError, IntegrityError, OperationalError, ProgrammingError
 
 from episodes.media.errors import FFmpegError, MediaRejected, ProbeStarved
 from episodes.services.processing_faults import (
@@ -35,6 +35,10 @@ def client_error(code: str, status: int) -> ClientError:
         (client_error("AccessDenied", 403), False, "storage"),
         (SourceMissing("sources/x.wav"), False, "storage"),
         (OperationalError("server closed the connection unexpectedly"), True, "database"),
+        (IntegrityError('CHECK constraint failed: (JSON_VALID("loudness"))'), False, "data"),
+        (DataError("invalid input syntax for type json"), False, "data"),
+        (ProgrammingError("relation episodes_rendition does not exist"), True, "internal"),
+        (OperationalError("no such table: episodes_processingjob"), True, "internal"),
         (MediaRejected("This file has no audio."), False, "media"),
         (FFmpegError("ffmpeg failed", stderr_tail="moov atom not found"), False, "ffmpeg"),
         (SoftTimeLimitExceeded(), False, "timeout"),
@@ -47,6 +51,8 @@ def test_failures_are_classified(exc: BaseException, retry: bool, kind: str) -> 
     failure = failure_for(exc, max_attempts=3, attempt=1)
     assert (failure.retry, failure.kind) == (retry, kind)
     assert failure.reason and "Traceback" not in failure.reason
+    # Only a database that did not answer is reported as unavailable.
+    assert ("database was unavailable" in failure.reason) == (kind == "database")
 
 
 def test_the_last_storage_failure_says_what_happened_and_what_to_do() -> None:

@@ -147,6 +147,18 @@ def test_size_limits(api: Any, tokens: dict[str, str], episode: Any, payload: by
     assert gap.status_code == 409 and gap.json()["error"]["fields"]["parts"][0] == "Part 1 is missing."
 
 
+@pytest.mark.parametrize(("size", "words"), [(0, "The file is empty (0 bytes)"), (-5, "the file's length in bytes")])
+def test_an_empty_file_is_refused_in_a_producers_words(
+    api: Any, tokens: dict[str, str], episode: Any, size: int, words: str
+) -> None:
+    response = api(tokens["a"]).send("POST", "/uploads", {"type": "episode", "id": episode.pk,
+                                                          "filename": "a.wav", "byte_size": size})  # fmt: skip
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert words in error["message"] and words in error["fields"]["byte_size"][0]
+    assert "Input should be" not in str(error)
+
+
 def test_missing_content_length_is_411(tokens: dict[str, str], episode: Any, users: dict[str, Any]) -> None:
     session = resumable.upload_start(user=users["a"], owner=episode, filename="a.wav", byte_size=10)
     with pytest.raises(resumable.LengthRequired):

@@ -31,7 +31,7 @@ def test_zero_byte_file(tmp_path: Path) -> None:
         (
             "notes.mp3",
             "Текст, не звук.\n".encode() * 50,
-            "This is not a media file we can read (detected: text).",
+            "This is a text document, not a recording.",
         ),
     ],
 )
@@ -50,7 +50,29 @@ def test_png_renamed_mp3_names_the_detected_format(tmp_path: Path) -> None:
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x64", "-frames:v", "1", "-f", "image2", "-c:v", "png", str(png))
     result = probe(png, DEFAULT)
     assert result.kind == "rejected"
-    assert result.reason is not None and "(detected: png_pipe)" in result.reason
+    assert result.reason is not None and result.reason.startswith("This is a picture (PNG), not a recording.")
+
+
+SVG = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8"/></svg>'
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("logo.mp3", SVG.encode(), "This is a picture (SVG), not a recording."),
+        ("input.bin", os.urandom(20_000), "This is not a media file we can read."),
+        ("captions.mp3", b"1\n00:00:01,000 --> 00:00:02,000\nHello\n\n" * 20, "This is a subtitle or transcript"),
+    ],
+)
+def test_rejections_say_what_the_file_is_in_a_producers_words(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = probe(path, DEFAULT)
+    assert result.kind == "rejected" and result.reason is not None
+    assert result.reason.startswith(reason), result.reason
+    assert "detected" not in result.reason and "_pipe" not in result.reason
 
 
 def test_truncated_mp4_is_reported_as_incomplete(tmp_path: Path, clips: Clips) -> None:
