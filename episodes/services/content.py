@@ -38,7 +38,21 @@ def show_create(*, title: str, slug: str, description: str, **fields: Any) -> Sh
 def show_update(*, show: Show, **fields: Any) -> Show:
     changed = apply_fields(show, fields, SHOW_FIELDS)
     validate_and_save(show, update_fields=changed)
+    _retag_show(show)
     return show
+
+
+def _retag(owner: Episode | Video) -> None:
+    """The owner's audio files carry its title, numbers, chapters, date and cover: rewrite them if those changed."""
+    from .retagging import tags_schedule
+
+    tags_schedule(owner=owner)
+
+
+def _retag_show(show: Show) -> None:
+    from .retagging import tags_schedule_show
+
+    tags_schedule_show(show=show)
 
 
 def episode_create(*, show: Show, title: str, slug: str, **fields: Any) -> Episode:
@@ -66,6 +80,7 @@ def episode_update(*, episode: Episode, **fields: Any) -> Episode:
     fields.pop("guid", None)
     changed += apply_fields(episode, fields, EPISODE_FIELDS)
     validate_and_save(episode, update_fields=changed)
+    _retag(episode)
     return episode
 
 
@@ -98,6 +113,7 @@ def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no
         validate_and_save(locked, update_fields=["publish_at", "status", "first_published_at"])
         if locked.publish_at <= timezone.now():
             _feed_changed(locked)  # a scheduled one is announced by the WebSub scan when its time comes
+        _retag(locked)  # the tags' date is the publish date
     return locked
 
 
@@ -141,6 +157,7 @@ def video_create(*, show: Show, title: str, slug: str, **fields: Any) -> Video:
 def video_update(*, video: Video, **fields: Any) -> Video:
     changed = apply_fields(video, fields, VIDEO_FIELDS)
     validate_and_save(video, update_fields=changed)
+    _retag(video)
     return video
 
 

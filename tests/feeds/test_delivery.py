@@ -105,12 +105,66 @@ def test_conditional_requests(client: Client, mp3_url: tuple[str, bytes]) -> Non
     assert fresh.status_code == 206 and body(fresh) == content[:10]
 
 
-def test_reprocessing_keeps_the_url_and_serves_the_new_file(client: Client, show: Any) -> None:
+def test_changed_bytes_get_a_new_url_and_the_old_one_redirects(client: Client, show: Any, settings: Any) -> None:
+    """A URL is one version of the bytes (a CDN keeps it an hour): re-processing moves the file to a new URL."""
+    import hashlib
+
+    from episodes.links import rendition_path
+
     episode = live_episode(show, 1)
-    url = f"/d/e/{episode.pk}/audio_mp3.mp3"
-    add_rendition(episode, "audio_mp3", run="run2", content=b"new" * 100)
-    response = client.get(url)
+    first = add_rendition(episode, "audio_mp3", content=b"old" * 100, sha256=hashlib.sha256(b"old" * 100).hexdigest())
+    old_url = rendition_path(first)
+    assert old_url == f"/d/e/{episode.pk}/audio_mp3.{first.sha256[:12]}.mp3"
+    assert body(client.get(old_url)) == b"old" * 100
+    second = add_rendition(
+        episode, "audio_mp3", run="run2", content=b"new" * 100, sha256=hashlib.sha256(b"new" * 100).hexdigest()
+    )
+    new_url = rendition_path(second)
+    assert new_url != old_url
+    response = client.get(new_url)
     assert response.status_code == 200 and body(response) == b"new" * 100
+    assert response["ETag"] == f'"{second.sha256[:32]}"'  # the same validator on every web process
+    for url in (old_url, f"/d/e/{episode.pk}/audio_mp3.mp3"):
+        moved = client.get(url)
+        assert moved.status_code == 302 and moved["Location"] == f"{settings.PUBLIC_BASE_URL}{new_url}"
+        assert moved["Cache-Control"] == "public, max-age=300"
+    # Other extensions and malformed versions are not aliases.
+    assert client.get(f"/d/e/{episode.pk}/audio_mp3.{second.sha256[:12]}.m4a").status_code == 404
+    assert client.get(f"/d/e/{episode.pk}/audio_mp3.XYZ.mp3").status_code == 404
+
+
+def test_downloads_are_named_after_the_show_and_episode(client: Client, show: Any) -> None:
+    """RFC 6266: the saved file's name from the titles, UTF-8 in filename*, an ASCII filename for old clients;
+    HEAD and ranged requests say the same as GET."""
+    from urllib.parse import quote
+
+    from episodes.links import rendition_path
+
+    episode = live_episode(show, 1)
+    rendition = add_rendition(episode, "audio_mp3")
+    url = rendition_path(rendition)
+
+    def named(title: str) -> list[str]:
+        Episode.objects.filter(pk=episode.pk).update(title=title)
+        responses = [client.get(url), client.head(url), client.get(url, HTTP_RANGE="bytes=0-9")]
+        assert [r.status_code for r in responses] == [200, 200, 206]
+        return [r["Content-Disposition"] for r in responses]
+
+    # Characters file systems refuse (" / :) go; Cyrillic keeps too little in ASCII: a neutral ASCII name.
+    unicode_name = "Ukraine Insights - Тиждень 5 енергетика зима.mp3"
+    assert (
+        named('Тиждень 5: "енергетика"/зима')
+        == [f"inline; filename=\"episode-{episode.pk}-audio_mp3.mp3\"; filename*=UTF-8''{quote(unicode_name)}"] * 3
+    )
+    assert (
+        named("Café à Kyiv")
+        == [
+            'inline; filename="Ukraine Insights - Cafe a Kyiv.mp3"; '
+            "filename*=UTF-8''Ukraine%20Insights%20-%20Caf%C3%A9%20%C3%A0%20Kyiv.mp3"
+        ]
+        * 3
+    )
+    assert named("Week 5") == ['inline; filename="Ukraine Insights - Week 5.mp3"'] * 3
 
 
 def test_drafts_scheduled_and_unpublished_are_404(client: Client, show: Any) -> None:
@@ -141,7 +195,9 @@ def test_transcripts(client: Client, show: Any) -> None:
     assert vtt.status_code == 200 and vtt["Content-Type"] == "text/vtt; charset=utf-8"
     assert "Привіт" in body(vtt).decode()
     srt = client.get(f"/d/e/{episode.pk}/transcript-uk.srt")
-    assert srt["Content-Type"] == "application/x-subrip"
+    # SubRip has no charset of its own: without one, players read Cyrillic as Latin-1.
+    assert srt["Content-Type"] == "application/x-subrip; charset=utf-8"
+    assert "Привіт" in body(srt).decode()
     assert client.get(f"/d/e/{episode.pk}/transcript-en.vtt").status_code == 404
 
 
