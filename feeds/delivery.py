@@ -1,7 +1,8 @@
 """The stable media prefix ``/d/``: resolve a public name to the current stored file, count, then serve or redirect.
 
     /d/e/12/audio_mp3.3f1c0a9b52de.mp3   the MP3 rendition of live episode 12 whose sha256 starts 3f1c0a9b52de
-    /d/v/3/video_mp4-720p.0b1d2e3f4a5b.mp4   a video rendition; /d/v/3/hls/v0/seg_001.m4s a file of its HLS package
+    /d/v/3/video_mp4-720p.0b1d2e3f4a5b.mp4   a video rendition
+    /d/v/3/hls-5e0c1d2a3b4f/v0/seg_001.m4s   a file of its HLS package (the folder is versioned per processing run)
     /d/e/12/transcript-uk.vtt      a transcript;  /d/s/4/artwork.jpg  a show's artwork
 
 Only live (published, publish time passed) episodes and videos resolve; anything else is a 404 that says no
@@ -29,7 +30,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.utils import timezone
 
-from episodes.links import VERSION_LENGTH, rendition_path, rendition_url
+from episodes.links import VERSION_LENGTH, hls_folder, rendition_path, rendition_url
 from episodes.models import Episode, Rendition, Show, Video
 from episodes.storage import storage
 from episodes.storage_urls import media_redirect_url
@@ -184,8 +185,13 @@ def resolve_artwork(owner: str, owner_id: int, name: str) -> MediaFile | None:
     return MediaFile(image.name, content_type)
 
 
-def resolve_hls(owner: str, owner_id: int, path: str) -> MediaFile | None:
-    """A file of the current HLS package: only names inside the master playlist's folder, never ``..``."""
+def resolve_hls(owner: str, owner_id: int, path: str, version: str | None = None) -> MediaFile | None:
+    """A file of the current HLS package: only names inside the master playlist's folder, never ``..``.
+
+    ``version`` is the package's folder version (episodes.links.hls_folder). The master playlist under another
+    version, or none, redirects to the current one; other files of an old package are gone (404: a player reloads
+    the master), while unversioned paths (players that loaded a master from before versions) get the current files.
+    """
     parts = path.split("/")
     if owner not in {"e", "v"} or len(parts) > 6 or not all(_HLS_PART.match(part) for part in parts):
         return None
@@ -197,6 +203,12 @@ def resolve_hls(owner: str, owner_id: int, path: str) -> MediaFile | None:
     if master is None:
         return None
     folder = PurePosixPath(master.storage_key).parent
+    current = hls_folder(master.storage_key).removeprefix("hls-")
+    if version != current:
+        if path == PurePosixPath(master.storage_key).name:
+            return MediaFile(master.storage_key, content_type, redirect=rendition_url(master))
+        if version is not None:
+            return None
     return MediaFile(str(folder.joinpath(*parts)), content_type)
 
 

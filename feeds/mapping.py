@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from episodes.categories import parse_category
-from episodes.links import absolute, episode_page_path, file_name, show_feed_url
+from episodes.links import absolute, episode_page_path, file_name, hls_folder, show_feed_url
 from episodes.models import Rendition, Show
 from episodes.models import Transcript as TranscriptRow
 from episodes.selectors import feed_episodes
@@ -117,7 +117,7 @@ def _rendition_url(base: str, row: tuple[Any, ...]) -> str:
     """episodes.links.rendition_url from a rendition row; ``base`` is the owner's ``{PUBLIC_BASE_URL}/d/e/12``."""
     kind, variant, key = row[R_KIND], row[R_VARIANT], row[R_KEY]
     if kind == HLS:
-        return f"{base}/hls/{_file_name(key)}"
+        return f"{base}/{hls_folder(key)}/{_file_name(key)}"
     return f"{base}/{file_name(kind, variant, row[R_SHA] or '', _suffix(_file_name(key)))}"
 
 

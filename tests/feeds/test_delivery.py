@@ -201,15 +201,19 @@ def test_transcripts(client: Client, show: Any) -> None:
     assert client.get(f"/d/e/{episode.pk}/transcript-en.vtt").status_code == 404
 
 
-def test_hls_files_under_the_current_package_only(client: Client, show: Any) -> None:
+def test_hls_files_under_the_current_package_only(client: Client, show: Any, settings: Any) -> None:
+    from episodes.links import rendition_path
+
     video = live_video(show)
     master = add_rendition(video, "hls", content=b"#EXTM3U\nv0/index.m3u8\n")
     folder = master.storage_key.rsplit("/", 1)[0]
     store(f"{folder}/v0/index.m3u8", b'#EXTM3U\n#EXT-X-MAP:URI="init_0.mp4"\nseg_000.m4s\n')
     store(f"{folder}/v0/seg_000.m4s", b"\x00" * 4096)
     store("secret.m3u8", b"#EXTM3U\n")
-    base = f"/d/v/{video.pk}/hls"
-    assert body(client.get(f"{base}/master.m3u8")) == b"#EXTM3U\nv0/index.m3u8\n"
+    master_url = rendition_path(master)
+    base = master_url.rsplit("/", 1)[0]
+    assert base.startswith(f"/d/v/{video.pk}/hls-")
+    assert body(client.get(master_url)) == b"#EXTM3U\nv0/index.m3u8\n"
     playlist = client.get(f"{base}/v0/index.m3u8")
     assert playlist["Content-Type"] == "application/vnd.apple.mpegurl"
     segment = client.get(f"{base}/v0/seg_000.m4s", HTTP_RANGE="bytes=0-15")
@@ -218,8 +222,20 @@ def test_hls_files_under_the_current_package_only(client: Client, show: Any) -> 
     for bad in ("../../../../secret.m3u8", "v0/../../secret.m3u8", "/etc/passwd", "v0/.hidden.m3u8",
                 "v0/seg_999.m4s", "v0/index.txt", "v0//index.m3u8"):  # fmt: skip
         assert client.get(f"{base}/{bad}").status_code == 404, bad
+    # Re-processed: a new folder version. The old master redirects; the old package's files are not the new
+    # package's same-named files (a cache may hold the old ones): 404. Unversioned paths (from before versions) get
+    # the master redirected and the current files.
+    newer = add_rendition(video, "hls", run="run2", content=b"#EXTM3U\nv0/index.m3u8\n")
+    store(f"{newer.storage_key.rsplit('/', 1)[0]}/v0/seg_000.m4s", b"\x01" * 4096)
+    new_url = rendition_path(newer)
+    assert new_url != master_url
+    for old in (master_url, f"/d/v/{video.pk}/hls/master.m3u8"):
+        moved = client.get(old)
+        assert moved.status_code == 302 and moved["Location"] == f"{settings.PUBLIC_BASE_URL}{new_url}"
+    assert client.get(f"{base}/v0/seg_000.m4s").status_code == 404
+    assert body(client.get(f"/d/v/{video.pk}/hls/v0/seg_000.m4s")) == b"\x01" * 4096
     type(video).objects.filter(pk=video.pk).update(status=Status.READY)
-    assert client.get(f"{base}/master.m3u8").status_code == 404
+    assert client.get(new_url).status_code == 404
 
 
 def test_video_rendition_by_variant(client: Client, show: Any) -> None:
