@@ -42,8 +42,9 @@ def rewrite_tags(rewrite_id: int) -> None:
 def sweep_stale_jobs() -> list[int]:
     from episodes.services.retagging import tags_sweep
 
+    requeued = processing.jobs_sweep()
     tags_sweep()
-    return processing.jobs_sweep()
+    return requeued
 
 
 @shared_task(name="episodes.expire_uploads", ignore_result=True)

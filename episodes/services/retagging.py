@@ -114,11 +114,13 @@ def tags_rewrite_run(*, rewrite_id: int, worker_id: str) -> bool:
     row = db_retry(lambda: _claim(rewrite_id, worker_id, timezone.now()), what="claim tags", job_id=rewrite_id)
     if row is None:
         return False
-    owner: Episode | Video
+    owner: Episode | Video | None
     if row.episode_id is not None:
-        owner = Episode.objects.select_related("show").get(pk=row.episode_id)
+        owner = Episode.objects.select_related("show").filter(pk=row.episode_id).first()
     else:
-        owner = Video.objects.select_related("show").get(pk=row.video_id or 0)
+        owner = Video.objects.select_related("show").filter(pk=row.video_id or 0).first()
+    if owner is None:
+        return False  # deleted meanwhile (its row went with it)
     source = tag_source(owner)
     stale = list(
         Rendition.objects.filter(**{_field(owner): owner}, kind__in=RETAGGED_KINDS).exclude(tags_digest=source.digest)
