@@ -18,6 +18,7 @@ Downloads carry Content-Disposition with a file name made from the show and epis
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import mimetypes
 import re
@@ -73,6 +74,7 @@ class MediaFile:
     content_type: str
     rendition: Rendition | None = None
     filename: str | None = None  # the name a download is saved under (Content-Disposition)
+    ascii_stem: str = "download"  # the name's stand-in for clients without filename* when ASCII keeps too little
     redirect: str | None = None  # set instead of serving: the URL of the current version of the file
 
     @property
@@ -134,12 +136,14 @@ def resolve_named(owner: str, owner_id: int, name: str) -> MediaFile | None:
         mime = transcript.mime_type
         # Text formats (WebVTT, SubRip) say their charset: an SRT read as Latin-1 garbles every Cyrillic line.
         textual = mime.startswith("text/") or transcript.format == "srt"
+        media = MediaFile(transcript.storage_key, f"{mime}; charset=utf-8" if textual else mime)
         owner_row = transcript.episode or transcript.video
-        filename = None
-        if owner_row is not None:
-            filename = download_name(owner_row.show.title, owner_row.title, f"({transcript.language})",
-                                     suffix=f".{transcript.format}", fallback="transcript")  # fmt: skip
-        return MediaFile(transcript.storage_key, f"{mime}; charset=utf-8" if textual else mime, filename=filename)
+        if owner_row is None:
+            return media
+        stem = f"{owner}-{owner_id}-transcript-{transcript.language}"
+        name = download_name(owner_row.show.title, owner_row.title, f"({transcript.language})",
+                             suffix=f".{transcript.format}", fallback=stem)  # fmt: skip
+        return dataclasses.replace(media, filename=name, ascii_stem=stem)
     path = PurePosixPath(name)
     stem, _, version = path.stem.rpartition(".") if "." in path.stem else (path.stem, "", "")
     if version and not _VERSION.match(version):
@@ -158,16 +162,20 @@ def resolve_named(owner: str, owner_id: int, name: str) -> MediaFile | None:
         if PurePosixPath(current).suffix != path.suffix:
             return None
         return MediaFile(rendition.storage_key, rendition.mime_type, redirect=rendition_url(rendition))
-    return MediaFile(rendition.storage_key, rendition.mime_type, rendition, filename=_rendition_name(rendition))
+    return _named(rendition)
 
 
-def _rendition_name(rendition: Rendition) -> str | None:
+def _named(rendition: Rendition) -> MediaFile:
+    """The rendition's file, to be saved as ``Show - Episode[ - variant].ext``."""
+    media = MediaFile(rendition.storage_key, rendition.mime_type, rendition)
     owner_row = rendition.episode or rendition.video
     if owner_row is None:
-        return None
+        return media
+    stem = f"{'episode' if rendition.episode_id else 'video'}-{owner_row.pk}-{rendition.kind}"
+    stem += f"-{rendition.variant}" if rendition.variant else ""
     suffix = PurePosixPath(rendition.storage_key).suffix
-    fallback = f"{'episode' if rendition.episode_id else 'video'}-{owner_row.pk}"
-    return download_name(owner_row.show.title, owner_row.title, rendition.variant, suffix=suffix, fallback=fallback)
+    name = download_name(owner_row.show.title, owner_row.title, rendition.variant, suffix=suffix, fallback=stem)
+    return dataclasses.replace(media, filename=name, ascii_stem=stem)
 
 
 def resolve_artwork(owner: str, owner_id: int, name: str) -> MediaFile | None:
@@ -213,13 +221,7 @@ def resolve_hls(owner: str, owner_id: int, path: str, version: str | None = None
 
 
 def _disposition(media: MediaFile) -> str | None:
-    if media.filename is None:
-        return None
-    fallback = PurePosixPath(media.key).stem if media.rendition is None else None
-    if media.rendition is not None:
-        r = media.rendition
-        fallback = f"{'episode' if r.episode_id else 'video'}-{r.episode_id or r.video_id}-{r.kind}"
-    return content_disposition(media.filename, fallback=fallback or "download")
+    return content_disposition(media.filename, fallback=media.ascii_stem) if media.filename else None
 
 
 def _not_found() -> HttpResponse:
