@@ -33,6 +33,7 @@ from episodes.selectors import latest_job
 from episodes.services import content as content_services
 from episodes.services.artwork import artwork_normalised
 from episodes.services.errors import DomainError
+from episodes.services.retagging import tags_schedule, tags_schedule_show
 from episodes.services.uploads import media_reprocess, media_source_create
 from episodes.services.video_episode import video_make_episode
 
@@ -148,6 +149,8 @@ class PublishingAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if change:
+            tags_schedule(owner=obj)  # the files' tags follow the edit (episodes.services.retagging)
         upload = form.cleaned_data.get("upload")
         if upload:
             try:
@@ -192,6 +195,11 @@ class ShowAdmin(admin.ModelAdmin):
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Sequence[str]]:
         return {} if obj else {"slug": ("title",)}
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            tags_schedule_show(show=obj)  # title, author and cover are in every file's tags
 
 
 @admin.register(Episode)

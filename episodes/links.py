@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -31,18 +32,39 @@ def _owner_path(episode_id: int | None, video_id: int | None) -> str:
     return f"/d/v/{video_id}"
 
 
-def rendition_path(rendition: Rendition) -> str:
-    """The stable delivery path of a rendition: the same across re-processing (kind + variant, not storage key).
+VERSION_LENGTH = 12
 
-    ``/d/e/12/audio_mp3.mp3``, ``/d/v/3/video_mp4-720p.mp4``, ``/d/v/3/hls/master.m3u8`` (HLS playlists refer to
-    their segments relatively, so segments resolve under ``/d/v/3/hls/``).
+
+def file_name(kind: str, variant: str, sha256: str, suffix: str) -> str:
+    """A rendition's file name under its owner's path: kind, variant and a version of its bytes.
+
+    ``audio_mp3.3f1c0a9b52de.mp3``: the version is the start of the file's sha256, so a file whose bytes change
+    (tags rewritten, media re-processed) gets a new URL and a cache (a CDN keeps media for an hour) can never
+    answer the new URL with the old bytes, nor the old URL with the new ones (old URLs redirect: feeds.delivery).
+    """
+    version = f".{sha256[:VERSION_LENGTH]}" if sha256 else ""
+    return f"{kind}{'-' + variant if variant else ''}{version}{suffix}"
+
+
+def hls_folder(storage_key: str) -> str:
+    """``hls-<version>``: the folder an HLS package is served under, one per processing run (its storage folder),
+    so a re-processed package's segments, which keep their names, never meet the old ones' cached bytes."""
+    run = PurePosixPath(storage_key).parent
+    return f"hls-{hashlib.sha256(str(run).encode()).hexdigest()[:VERSION_LENGTH]}"
+
+
+def rendition_path(rendition: Rendition) -> str:
+    """The delivery path of a rendition: kind + variant + a version of its bytes (never the storage key).
+
+    ``/d/e/12/audio_mp3.3f1c0a9b52de.mp3``, ``/d/v/3/video_mp4-720p.0b1d….mp4``,
+    ``/d/v/3/hls-5e0c1d2a3b4f/master.m3u8`` (HLS playlists refer to their segments relatively, so segments resolve
+    under the same versioned folder).
     """
     base = _owner_path(rendition.episode_id, rendition.video_id)
     if rendition.kind == "hls":
-        return f"{base}/hls/{PurePosixPath(rendition.storage_key).name}"
+        return f"{base}/{hls_folder(rendition.storage_key)}/{PurePosixPath(rendition.storage_key).name}"
     suffix = PurePosixPath(rendition.storage_key).suffix
-    variant = f"-{rendition.variant}" if rendition.variant else ""
-    return f"{base}/{rendition.kind}{variant}{suffix}"
+    return f"{base}/{file_name(rendition.kind, rendition.variant, rendition.sha256, suffix)}"
 
 
 def rendition_url(rendition: Rendition) -> str:

@@ -31,9 +31,20 @@ def process_media(job_id: int) -> None:
     processing.job_run(job_id=job_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
 
 
+@shared_task(name="episodes.rewrite_tags", acks_late=True, ignore_result=True)
+def rewrite_tags(rewrite_id: int) -> None:
+    from episodes.services.retagging import tags_rewrite_run
+
+    tags_rewrite_run(rewrite_id=rewrite_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
+
+
 @shared_task(name="episodes.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> list[int]:
-    return processing.jobs_sweep()
+    from episodes.services.retagging import tags_sweep
+
+    requeued = processing.jobs_sweep()
+    tags_sweep()
+    return requeued
 
 
 @shared_task(name="episodes.expire_uploads", ignore_result=True)

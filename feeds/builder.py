@@ -143,6 +143,8 @@ def fill_entry(entry: FeedEntry, episode: FeedEpisode) -> None:
     entry.enclosure(xml_url(episode.enclosure_url), str(episode.enclosure_length), episode.enclosure_type)
 
     itunes = entry.podcast  # feedgen's iTunes entry extension
+    if title:
+        itunes.itunes_title(title)  # Apple shows itunes:title (without numbering) where it exists
     if episode.duration is not None:
         itunes.itunes_duration(whole_seconds(episode.duration))
     if episode.season:

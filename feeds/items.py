@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from episodes import links
 from episodes.links import absolute
 from episodes.models import Show, Status
 from feeds import builder, data, formatting, mapping, podcast_ns, rss_extras
@@ -54,7 +55,7 @@ def _code_version() -> bytes:
     A deploy that changes how items are written changes every key, so no item written by older code is reused.
     """
     digest = hashlib.blake2b(digest_size=16)
-    for module in (builder, data, formatting, mapping, podcast_ns, rss_extras):
+    for module in (builder, data, formatting, links, mapping, podcast_ns, rss_extras):
         digest.update(Path(str(module.__file__)).read_bytes())
     for package in ("feedgen", "lxml", "nh3"):
         digest.update(f"{package}={metadata.version(package)};".encode())

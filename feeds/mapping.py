@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from episodes.categories import parse_category
-from episodes.links import absolute, show_feed_url
+from episodes.links import absolute, episode_page_path, file_name, hls_folder, show_feed_url
 from episodes.models import Rendition, Show
 from episodes.models import Transcript as TranscriptRow
 from episodes.selectors import feed_episodes
@@ -37,10 +37,12 @@ MP3, HLS, VIDEO_MP4 = (
 )
 CAPTION_FORMATS = frozenset({str(TranscriptRow.Format.VTT.value), str(TranscriptRow.Format.SRT.value)})
 TRANSCRIPT_MIME_TYPES = {str(fmt): mime for fmt, mime in TranscriptRow.MIME_TYPES.items()}
-R_KIND, R_VARIANT, R_MIME, R_CODECS, R_BITRATE, R_HEIGHT, R_DURATION, R_SIZE, R_KEY = (
+R_KIND, R_VARIANT, R_MIME, R_CODECS, R_BITRATE, R_HEIGHT, R_DURATION, R_SIZE, R_KEY, R_SHA = (
     RENDITION_COLUMNS.index(name)
-    for name in ("kind", "variant", "mime_type", "codecs", "bitrate", "height", "duration", "byte_size", "storage_key")
-)
+    for name in (
+        "kind", "variant", "mime_type", "codecs", "bitrate", "height", "duration", "byte_size", "storage_key", "sha256"
+    )
+)  # fmt: skip
 
 
 class FeedUnavailable(Exception):
@@ -115,8 +117,8 @@ def _rendition_url(base: str, row: tuple[Any, ...]) -> str:
     """episodes.links.rendition_url from a rendition row; ``base`` is the owner's ``{PUBLIC_BASE_URL}/d/e/12``."""
     kind, variant, key = row[R_KIND], row[R_VARIANT], row[R_KEY]
     if kind == HLS:
-        return f"{base}/hls/{_file_name(key)}"
-    return f"{base}/{kind}{'-' + variant if variant else ''}{_suffix(_file_name(key))}"
+        return f"{base}/{hls_folder(key)}/{_file_name(key)}"
+    return f"{base}/{file_name(kind, variant, row[R_SHA] or '', _suffix(_file_name(key)))}"
 
 
 def _alternate(base: str, row: tuple[Any, ...], title: str) -> data.AlternateEnclosure:
@@ -175,7 +177,7 @@ def feed_episode(row: tuple[Any, ...], rows: FeedRows, public: str) -> data.Feed
     settings lookup and PurePosixPath parsing (tests compare both).
     """
     (pk, title, summary, show_notes, season, number, episode_type, explicit, artwork, guid, publish_at, has_chapters,
-     soundbites) = row  # fmt: skip
+     soundbites, slug) = row  # fmt: skip
     renditions = rows.renditions.get(pk, ())
     mp3 = next((r for r in renditions if r[R_KIND] == MP3 and not r[R_VARIANT]), None)
     if mp3 is None or publish_at is None:
@@ -190,6 +192,7 @@ def feed_episode(row: tuple[Any, ...], rows: FeedRows, public: str) -> data.Feed
         summary=summary,
         content_html=show_notes,
         pub_date=publish_at,
+        link=f"{public}{episode_page_path(pk, slug)}",
         enclosure_url=_rendition_url(base, mp3),
         enclosure_length=mp3[R_SIZE],
         enclosure_type="audio/mpeg",

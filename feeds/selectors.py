@@ -55,12 +55,18 @@ def feed_state(*, slug: str) -> FeedState | None:
     seen = episodes.filter(Q(first_published_at__isnull=False) | is_live_q())
     scheduled = episodes.filter(status=Status.PUBLISHED, publish_at__gt=now)
     # Two queries, not one OR: SQLite cannot use the owner indexes across an OR of joins and scans the table.
-    renditions = Rendition.objects.filter(episode__show=show_ref)
-    video_renditions = Rendition.objects.filter(video__episode__show=show_ref)
-    transcripts = Transcript.objects.filter(episode__show=show_ref)
-    credits = EpisodePerson.objects.filter(episode__show=show_ref)
+    # Only what hangs off live episodes is in the feed: a draft's upload, a credit on a scheduled episode or a video
+    # published while its episode is not must move neither Last-Modified (lastBuildDate) nor the ETag.
+    live_episode = {"status": Status.PUBLISHED, "publish_at__lte": now}
+    on_live = {f"episode__{name}": value for name, value in live_episode.items()}
+    renditions = Rendition.objects.filter(episode__show=show_ref, **on_live)
+    video_renditions = Rendition.objects.filter(
+        video__episode__show=show_ref, **{f"video__{name}": value for name, value in on_live.items()}
+    )
+    transcripts = Transcript.objects.filter(episode__show=show_ref, **on_live)
+    credits = EpisodePerson.objects.filter(episode__show=show_ref, **on_live)
     show_credits = ShowPerson.objects.filter(show=show_ref)
-    videos = Video.objects.filter(episode__show=show_ref)
+    videos = Video.objects.filter(episode__show=show_ref, **on_live)
     integer, moment = models.BigIntegerField(), models.DateTimeField()
     # A credit added or edited (role, position), or the credited person's name, image or link: whichever was written
     # last (auto_now stamps); with the count, removals too.
@@ -109,11 +115,11 @@ def feed_state(*, slug: str) -> FeedState | None:
 # Rows as tuples (values_list): building model instances was most of the cost of a 2,000-episode feed.
 EPISODE_COLUMNS = (
     "id", "title", "summary", "show_notes", "season", "number", "episode_type", "explicit", "artwork", "guid",
-    "publish_at", "has_chapters", "soundbites",
+    "publish_at", "has_chapters", "soundbites", "slug",
 )  # fmt: skip
 RENDITION_COLUMNS = (
     "episode_id", "video_id", "kind", "variant", "mime_type", "codecs", "bitrate", "height", "duration", "byte_size",
-    "storage_key",
+    "storage_key", "sha256",
 )  # fmt: skip
 TRANSCRIPT_COLUMNS = ("episode_id", "language", "format")
 CREDIT_COLUMNS = ("episode_id", "person__name", "role", "group", "person__href", "person__img")
@@ -229,7 +235,7 @@ def live_rendition(*, episode_id: int | None, video_id: int | None, kind: str, v
         qs = qs.filter(video_id=video_id, video__in=Video.objects.filter(is_live_q()))
     else:
         return None
-    return qs.select_related("episode", "video").order_by("-id").first()
+    return qs.select_related("episode__show", "video__show").order_by("-id").first()
 
 
 def live_transcript(*, episode_id: int | None, video_id: int | None, language: str, fmt: str) -> Transcript | None:
@@ -240,7 +246,7 @@ def live_transcript(*, episode_id: int | None, video_id: int | None, language: s
         qs = qs.filter(video_id=video_id, video__in=Video.objects.filter(is_live_q()))
     else:
         return None
-    return qs.first()
+    return qs.select_related("episode__show", "video__show").first()
 
 
 def feed_changes_between(*, since: datetime, until: datetime) -> list[int]:

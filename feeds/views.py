@@ -128,6 +128,8 @@ def media_file(request: HttpRequest, owner: str, owner_id: str, name: str) -> Ht
 
 
 @require_safe
-def hls_file(request: HttpRequest, owner: str, owner_id: str, path: str) -> HttpResponseBase:
-    """GET/HEAD /d/<e|v>/<id>/hls/<path>: a playlist or segment of the current HLS package."""
-    return delivery.deliver(request, delivery.resolve_hls(owner, int(owner_id), path))
+def hls_file(
+    request: HttpRequest, owner: str, owner_id: str, path: str, version: str | None = None
+) -> HttpResponseBase:
+    """GET/HEAD /d/<e|v>/<id>/hls-<version>/<path>: a playlist or segment of the current HLS package."""
+    return delivery.deliver(request, delivery.resolve_hls(owner, int(owner_id), path, version))

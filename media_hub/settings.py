@@ -219,6 +219,8 @@ MEDIA_JOB_MAX_ATTEMPTS = env_int("MEDIA_JOB_MAX_ATTEMPTS", 3)
 MEDIA_JOB_LEASE_SECONDS = env_int("MEDIA_JOB_LEASE_SECONDS", 120)
 # A queued job not picked up for this long has its message sent again (a broker may have lost it).
 MEDIA_JOB_RESEND_SECONDS = env_int("MEDIA_JOB_RESEND_SECONDS", 900)
+# Tags are rewritten this long after the last edit of what they carry: a burst of edits is rewritten once.
+TAG_REWRITE_DELAY_SECONDS = env_int("TAG_REWRITE_DELAY_SECONDS", 10)
 # Scratch space for ffmpeg: sources are downloaded here and renditions written before they are stored.
 MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work")).resolve()
 

@@ -68,6 +68,7 @@ def episode(show: Any) -> Any:
 def attach_fake_audio(episode: Any) -> Any:
     """Give an episode one MP3 rendition row so it counts as processed (for tests not about processing)."""
     from episodes.models import MediaSource, Rendition, Status
+    from episodes.services.media_meta import tag_source
 
     source = MediaSource.objects.create(
         episode=episode, storage_key="sources/x.wav", original_filename="x.wav", byte_size=10, kind="audio"
@@ -80,6 +81,7 @@ def attach_fake_audio(episode: Any) -> Any:
         byte_size=1234,
         duration=61.5,
         storage_key="renditions/episodes/1/run/audio.mp3",
+        tags_digest=tag_source(episode).digest,  # no tag rewrite for these made-up bytes
     )
     type(episode).objects.filter(pk=episode.pk).update(status=Status.READY)
     episode.refresh_from_db()

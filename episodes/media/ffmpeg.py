@@ -263,3 +263,17 @@ def chapters_ffmetadata(chapters: Iterable[ChapterMark], duration: float) -> str
         lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start_ms}"]
         lines += [f"END={max(math.floor(end * 1000), start_ms + 1)}", f"title={esc(title)}"]
     return "\n".join(lines) + "\n"
+
+
+def m4a_remux_argv(source: Path, target: Path, *, exe: str, chapters_file: Path | None) -> list[str]:
+    """Copy an M4A's audio as it is (no re-encoding) into a new file with these chapters (or none), moov first.
+
+    The source is a file we wrote, read as MP4 with no protocol but plain files all the same.
+    """
+    argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y"]
+    argv += ["-f", "mp4", "-protocol_whitelist", "file", "-i", str(source.resolve())]
+    if chapters_file is not None:
+        argv += ["-f", "ffmetadata", "-protocol_whitelist", "file", "-i", str(chapters_file.resolve())]
+    argv += ["-map", "0:a", "-c", "copy", "-map_metadata:g", "-1", "-map_metadata:s", "-1"]
+    argv += ["-map_chapters", str(CHAPTERS_INPUT) if chapters_file is not None else "-1"]
+    return [*argv, "-movflags", "+faststart", "-f", "ipod", str(target.resolve())]

@@ -118,7 +118,7 @@ def _tag_audio(staging: Path, p: Plan, meta: TagMeta) -> None:
         elif enc.muxer == "ipod":
             write_mp4(path, meta)
         elif enc.muxer == "ogg":
-            write_opus(path, meta)
+            write_opus(path, meta, duration=p.duration)
 
 
 def _audio_outputs(staging: Path, p: Plan) -> list[OutputFile]:

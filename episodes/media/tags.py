@@ -8,15 +8,20 @@ Usage::
                    description="...", cover=Path("cover.jpg"),
                    chapters=(ChapterMark(0.0, 60.0, "Intro"), ChapterMark(60.0, None, "News")))
     write_id3(Path("audio.mp3"), meta, duration=1800.0)    # ID3v2.3 incl. APIC, CHAP + CTOC
-    write_mp4(Path("audio.m4a"), meta)                      # ©nam ©ART ©alb ©day desc covr
+    write_mp4(Path("audio.m4a"), meta)                      # ©nam ©ART ©alb ©day desc trkn covr
+    write_opus(Path("audio.opus"), meta, duration=1800.0)   # Vorbis comments, CHAPTERnnn, METADATA_BLOCK_PICTURE
+
+Rewriting the tags of a stored file without re-encoding it is episodes.media.retag.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 
 from mutagen import id3
+from mutagen.flac import Picture
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
@@ -42,6 +47,8 @@ class TagMeta:
     language: str = "und"
     cover: Path | None = None
     chapters: tuple[ChapterMark, ...] = ()
+    number: int | None = None  # the episode number (TRCK, trkn, TRACKNUMBER)
+    season: int | None = None  # the season (TPOS, disk, DISCNUMBER)
 
 
 def _cover(meta: TagMeta) -> tuple[bytes, str] | None:
@@ -73,7 +80,15 @@ def write_id3(path: Path, meta: TagMeta, *, duration: float) -> None:
     if meta.show:
         tags.add(id3.TALB(encoding=enc, text=meta.show))
     if meta.date:
-        tags.add(id3.TDRC(encoding=enc, text=meta.date))  # saved as TYER(+TDAT) by v2.3 conversion
+        # ID3v2.3 dates are TYER (YYYY) + TDAT (DDMM); the v2.4 TDRC is unknown to v2.3 readers (eyed3 reads no
+        # date from it), and mutagen keeps a TDRC it is given when saving v2.3.
+        tags.add(id3.TYER(encoding=enc, text=meta.date[:4]))
+        if len(meta.date) >= 10:
+            tags.add(id3.TDAT(encoding=enc, text=meta.date[8:10] + meta.date[5:7]))
+    if meta.number:
+        tags.add(id3.TRCK(encoding=enc, text=str(meta.number)))
+    if meta.season:
+        tags.add(id3.TPOS(encoding=enc, text=str(meta.season)))
     if meta.description:
         tags.add(id3.COMM(encoding=enc, lang=meta.language[:3].ljust(3, "x"), desc="", text=meta.description))
     cover = _cover(meta)
@@ -131,24 +146,53 @@ def write_mp4(path: Path, meta: TagMeta) -> None:
     ):
         if value:
             mp4.tags[key] = [value]
+        else:
+            mp4.tags.pop(key, None)
+    for key, number in (("trkn", meta.number), ("disk", meta.season)):
+        if number:
+            mp4.tags[key] = [(number, 0)]
+        else:
+            mp4.tags.pop(key, None)
     cover = _cover(meta)
+    mp4.tags.pop("covr", None)
     if cover is not None:
         fmt = MP4Cover.FORMAT_PNG if cover[1] == "image/png" else MP4Cover.FORMAT_JPEG
         mp4.tags["covr"] = [MP4Cover(cover[0], imageformat=fmt)]
     mp4.save()
 
 
-def write_opus(path: Path, meta: TagMeta) -> None:
-    """Set Vorbis comments on an Ogg Opus file."""
+def _vorbis_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+
+
+def write_opus(path: Path, meta: TagMeta, *, duration: float = 0.0) -> None:
+    """Set Vorbis comments on an Ogg Opus file: text, numbers, chapters (CHAPTERnnn, the Vorbis chapter
+    convention) and the cover (METADATA_BLOCK_PICTURE). Comments we own are replaced, others kept."""
     opus = OggOpus(path)
     assert opus.tags is not None  # noqa: S101 - narrowing for mypy
+    for key in list(opus.tags.keys()):
+        if key.upper().startswith("CHAPTER") or key.upper() == "METADATA_BLOCK_PICTURE":
+            del opus.tags[key]
     for key, value in (
         ("title", meta.title),
         ("artist", meta.author),
         ("album", meta.show),
         ("date", meta.date),
         ("description", meta.description),
+        ("tracknumber", str(meta.number or "")),
+        ("discnumber", str(meta.season or "")),
     ):
         if value:
             opus.tags[key] = [value]
+        elif key in opus.tags:
+            del opus.tags[key]
+    for i, (start, _end, title) in enumerate(chapter_spans(meta.chapters, duration), start=1):
+        opus.tags[f"CHAPTER{i:03d}"] = [_vorbis_time(start)]
+        opus.tags[f"CHAPTER{i:03d}NAME"] = [title]
+    cover = _cover(meta)
+    if cover is not None:
+        picture = Picture()
+        picture.type, picture.mime, picture.data = id3.PictureType.COVER_FRONT, cover[1], cover[0]
+        opus.tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
     opus.save()

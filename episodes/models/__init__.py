@@ -11,7 +11,7 @@ from .content import (
     Video,
     podcast_guid_for,
 )
-from .media import MediaSource, ProcessingJob, Rendition, Transcript
+from .media import MediaSource, ProcessingJob, Rendition, TagRewrite, Transcript
 
 __all__ = [
     "Article",
@@ -25,6 +25,7 @@ __all__ = [
     "Rendition",
     "Show",
     "ShowPerson",
+    "TagRewrite",
     "Status",
     "Transcript",
     "Video",

@@ -74,6 +74,9 @@ class Rendition(models.Model):
     byte_size = models.BigIntegerField()
     storage_key = models.CharField(max_length=500)
     sha256 = models.CharField(max_length=64, blank=True)
+    # Digest (episodes.services.media_meta.TagSource) of the metadata written into this file's tags; "" when the
+    # file carries none. A different digest for the owner's current metadata means the tags must be rewritten.
+    tags_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -188,3 +191,28 @@ class ProcessingJob(models.Model):
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.state}, {self.stage} {self.progress}%)"
+
+
+class TagRewrite(models.Model):
+    """Pending rewrite of the tags of an episode's or video's audio files (the outbox row of that work).
+
+    One row per owner while work is pending: an edit sets ``due_at`` a few seconds ahead (a burst of edits moves it
+    on and is rewritten once), a worker leases the row, rewrites, swaps the files in and deletes the row.
+    """
+
+    episode = models.OneToOneField(Episode, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When a message was last sent to a worker.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [models.CheckConstraint(condition=ONE_OWNER, name="tag_rewrite_has_one_owner")]
+
+    def __str__(self) -> str:
+        return f"Tag rewrite of {'episode' if self.episode_id else 'video'} {self.episode_id or self.video_id}"

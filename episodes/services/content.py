@@ -41,7 +41,21 @@ def show_update(*, show: Show, **fields: Any) -> Show:
     validate_and_save(show, update_fields=changed)
     if changed:
         feed_changed.send(sender=Show, show_id=show.pk)  # announced once, only if the feed really changed
+    _retag_show(show)
     return show
+
+
+def _retag(owner: Episode | Video) -> None:
+    """The owner's audio files carry its title, numbers, chapters, date and cover: rewrite them if those changed."""
+    from .retagging import tags_schedule
+
+    tags_schedule(owner=owner)
+
+
+def _retag_show(show: Show) -> None:
+    from .retagging import tags_schedule_show
+
+    tags_schedule_show(show=show)
 
 
 def episode_create(*, show: Show, title: str, slug: str, **fields: Any) -> Episode:
@@ -71,6 +85,7 @@ def episode_update(*, episode: Episode, **fields: Any) -> Episode:
     validate_and_save(episode, update_fields=changed)
     if changed and _is_live(episode):
         _feed_changed(episode)
+    _retag(episode)
     return episode
 
 
@@ -103,6 +118,7 @@ def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no
         validate_and_save(locked, update_fields=["publish_at", "status", "first_published_at"])
         if locked.publish_at <= timezone.now():
             _feed_changed(locked)  # a scheduled one is announced by the WebSub scan when its time comes
+        _retag(locked)  # the tags' date is the publish date
     return locked
 
 
@@ -152,6 +168,7 @@ def video_update(*, video: Video, **fields: Any) -> Video:
     validate_and_save(video, update_fields=changed)
     if changed and _is_live(video):
         _feed_changed(video)
+    _retag(video)
     return video
 
 

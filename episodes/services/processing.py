@@ -30,6 +30,7 @@ from episodes.media.errors import MediaRejected
 from episodes.media.pipeline import ProcessResult, process_audio, process_video
 from episodes.media.probe import ProbeResult
 from episodes.media.probe import probe as media_probe
+from episodes.media.retag import RETAGGED_KINDS
 from episodes.models import Episode, MediaSource, ProcessingJob, Rendition, Status, Video
 from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_put_file
 
@@ -74,16 +75,17 @@ def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | Non
     beat = Heartbeat(claim)  # beat.stage is the stage a failure happened in, recorded with it
     try:
         with beat:
-            result = _process(job, source, workdir, beat)
+            result, tags_digest = _process(job, source, workdir, beat)
             if beat.lost.is_set():
                 raise LeaseLost(f"job {job.pk} lost its lease while processing")
             beat.stage, beat.progress = Stage.STORING, 95
             stored_prefix_written = True
-            rows = _store_outputs(result, workdir, run_prefix)
+            rows = _store_outputs(result, workdir, run_prefix, tags_digest)
             if beat.lost.is_set():
                 raise LeaseLost(f"job {job.pk} lost its lease while storing")
         # The renditions are stored; a database blip here is retried in place rather than redoing the work.
         db_retry(lambda: _swap_in(claim, source, rows, result), what="swap", job_id=job.pk)
+        _retag_if_edited(source)
         log.info("job succeeded", extra={**context, "renditions": len(rows),
                                          "seconds": round(time.monotonic() - started, 3)})  # fmt: skip
     except LeaseLost:
@@ -143,8 +145,20 @@ PIPELINE_STAGES = {
 }
 
 
-def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: Heartbeat) -> ProcessResult:
-    from .media_meta import tag_meta_for
+def _retag_if_edited(source: MediaSource) -> None:
+    """Metadata edited while the job ran is not in the files it made: queue a rewrite of their tags."""
+    from .retagging import tags_schedule
+
+    try:
+        owner = _owner(source)
+        tags_schedule(owner=type(owner).objects.select_related("show").get(pk=owner.pk))
+    except Exception:  # noqa: BLE001 - the renditions are in; a missed rewrite is caught by the next edit
+        log.warning("could not check the tags after processing", extra={"source_id": source.pk}, exc_info=True)
+
+
+def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: Heartbeat) -> tuple[ProcessResult, str]:
+    """Run the pipeline; returns its result and the digest of the metadata written into the tags."""
+    from .media_meta import tag_meta, tag_source
 
     local = workdir / "source"
     local.mkdir()
@@ -173,17 +187,18 @@ def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: Heart
     if info.kind == "rejected":
         raise MediaRejected(info.reason or "This file cannot be processed.")
     owner = _owner(source)
-    meta = tag_meta_for(owner, workdir)
+    tags = tag_source(owner)
+    meta = tag_meta(tags, workdir)
     if isinstance(owner, Video):
         if info.kind != "video":
             raise MediaRejected("This is an audio file; an explainer video needs a video file.")
-        return process_video(source_path, out, meta, config, on_progress, probed=info)
+        return process_video(source_path, out, meta, config, on_progress, probed=info), tags.digest
     # An episode takes the sound of whatever it is given (a video's picture is not part of a podcast).
     if info.kind == "video":
         if info.audio is None:
             raise MediaRejected("This video has no sound to make an episode from.")
         info = dataclasses.replace(info, kind="audio")
-    return process_audio(source_path, out, meta, config, on_progress, probed=info)
+    return process_audio(source_path, out, meta, config, on_progress, probed=info), tags.digest
 
 
 def probe_summary(info: ProbeResult) -> dict[str, object]:
@@ -204,7 +219,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _store_outputs(result: ProcessResult, workdir: Path, prefix: str) -> list[Rendition]:
+def _store_outputs(result: ProcessResult, workdir: Path, prefix: str, tags_digest: str) -> list[Rendition]:
     out = workdir / "out"
     rows: list[Rendition] = []
     for output in result.outputs:
@@ -223,6 +238,7 @@ def _store_outputs(result: ProcessResult, workdir: Path, prefix: str) -> list[Re
                 byte_size=output.size_bytes,
                 storage_key=f"{prefix}/{output.path}",
                 sha256=output.sha256,
+                tags_digest=tags_digest if output.kind in RETAGGED_KINDS else "",
             )
         )
     return rows

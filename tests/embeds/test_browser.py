@@ -157,7 +157,7 @@ def test_video_and_episode_embeds_play_in_chromium(
         page.wait_for_function("document.querySelector('video').currentTime >= 1.9", timeout=10_000)
 
         # Where HLS fails (or is blocked), the player falls back to the MP4 <source>s.
-        page.route("**/hls/master.m3u8", lambda route: route.abort())
+        page.route("**/hls-*/master.m3u8", lambda route: route.abort())
         page.goto(f"{base}/embed/video/{processed_video.pk}/?autoplay=1")
         page.wait_for_function("document.querySelector('video').currentTime > 0.5", timeout=15_000)
         report["video_fallback_source"] = _media_state(page, "video")["src"]

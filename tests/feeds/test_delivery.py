@@ -105,12 +105,66 @@ def test_conditional_requests(client: Client, mp3_url: tuple[str, bytes]) -> Non
     assert fresh.status_code == 206 and body(fresh) == content[:10]
 
 
-def test_reprocessing_keeps_the_url_and_serves_the_new_file(client: Client, show: Any) -> None:
+def test_changed_bytes_get_a_new_url_and_the_old_one_redirects(client: Client, show: Any, settings: Any) -> None:
+    """A URL is one version of the bytes (a CDN keeps it an hour): re-processing moves the file to a new URL."""
+    import hashlib
+
+    from episodes.links import rendition_path
+
     episode = live_episode(show, 1)
-    url = f"/d/e/{episode.pk}/audio_mp3.mp3"
-    add_rendition(episode, "audio_mp3", run="run2", content=b"new" * 100)
-    response = client.get(url)
+    first = add_rendition(episode, "audio_mp3", content=b"old" * 100, sha256=hashlib.sha256(b"old" * 100).hexdigest())
+    old_url = rendition_path(first)
+    assert old_url == f"/d/e/{episode.pk}/audio_mp3.{first.sha256[:12]}.mp3"
+    assert body(client.get(old_url)) == b"old" * 100
+    second = add_rendition(
+        episode, "audio_mp3", run="run2", content=b"new" * 100, sha256=hashlib.sha256(b"new" * 100).hexdigest()
+    )
+    new_url = rendition_path(second)
+    assert new_url != old_url
+    response = client.get(new_url)
     assert response.status_code == 200 and body(response) == b"new" * 100
+    assert response["ETag"] == f'"{second.sha256[:32]}"'  # the same validator on every web process
+    for url in (old_url, f"/d/e/{episode.pk}/audio_mp3.mp3"):
+        moved = client.get(url)
+        assert moved.status_code == 302 and moved["Location"] == f"{settings.PUBLIC_BASE_URL}{new_url}"
+        assert moved["Cache-Control"] == "public, max-age=300"
+    # Other extensions and malformed versions are not aliases.
+    assert client.get(f"/d/e/{episode.pk}/audio_mp3.{second.sha256[:12]}.m4a").status_code == 404
+    assert client.get(f"/d/e/{episode.pk}/audio_mp3.XYZ.mp3").status_code == 404
+
+
+def test_downloads_are_named_after_the_show_and_episode(client: Client, show: Any) -> None:
+    """RFC 6266: the saved file's name from the titles, UTF-8 in filename*, an ASCII filename for old clients;
+    HEAD and ranged requests say the same as GET."""
+    from urllib.parse import quote
+
+    from episodes.links import rendition_path
+
+    episode = live_episode(show, 1)
+    rendition = add_rendition(episode, "audio_mp3")
+    url = rendition_path(rendition)
+
+    def named(title: str) -> list[str]:
+        Episode.objects.filter(pk=episode.pk).update(title=title)
+        responses = [client.get(url), client.head(url), client.get(url, HTTP_RANGE="bytes=0-9")]
+        assert [r.status_code for r in responses] == [200, 200, 206]
+        return [r["Content-Disposition"] for r in responses]
+
+    # Characters file systems refuse (" / :) go; Cyrillic keeps too little in ASCII: a neutral ASCII name.
+    unicode_name = "Ukraine Insights - Тиждень 5 енергетика зима.mp3"
+    assert (
+        named('Тиждень 5: "енергетика"/зима')
+        == [f"inline; filename=\"episode-{episode.pk}-audio_mp3.mp3\"; filename*=UTF-8''{quote(unicode_name)}"] * 3
+    )
+    assert (
+        named("Café à Kyiv")
+        == [
+            'inline; filename="Ukraine Insights - Cafe a Kyiv.mp3"; '
+            "filename*=UTF-8''Ukraine%20Insights%20-%20Caf%C3%A9%20%C3%A0%20Kyiv.mp3"
+        ]
+        * 3
+    )
+    assert named("Week 5") == ['inline; filename="Ukraine Insights - Week 5.mp3"'] * 3
 
 
 def test_drafts_scheduled_and_unpublished_are_404(client: Client, show: Any) -> None:
@@ -141,19 +195,25 @@ def test_transcripts(client: Client, show: Any) -> None:
     assert vtt.status_code == 200 and vtt["Content-Type"] == "text/vtt; charset=utf-8"
     assert "Привіт" in body(vtt).decode()
     srt = client.get(f"/d/e/{episode.pk}/transcript-uk.srt")
-    assert srt["Content-Type"] == "application/x-subrip"
+    # SubRip has no charset of its own: without one, players read Cyrillic as Latin-1.
+    assert srt["Content-Type"] == "application/x-subrip; charset=utf-8"
+    assert "Привіт" in body(srt).decode()
     assert client.get(f"/d/e/{episode.pk}/transcript-en.vtt").status_code == 404
 
 
-def test_hls_files_under_the_current_package_only(client: Client, show: Any) -> None:
+def test_hls_files_under_the_current_package_only(client: Client, show: Any, settings: Any) -> None:
+    from episodes.links import rendition_path
+
     video = live_video(show)
     master = add_rendition(video, "hls", content=b"#EXTM3U\nv0/index.m3u8\n")
     folder = master.storage_key.rsplit("/", 1)[0]
     store(f"{folder}/v0/index.m3u8", b'#EXTM3U\n#EXT-X-MAP:URI="init_0.mp4"\nseg_000.m4s\n')
     store(f"{folder}/v0/seg_000.m4s", b"\x00" * 4096)
     store("secret.m3u8", b"#EXTM3U\n")
-    base = f"/d/v/{video.pk}/hls"
-    assert body(client.get(f"{base}/master.m3u8")) == b"#EXTM3U\nv0/index.m3u8\n"
+    master_url = rendition_path(master)
+    base = master_url.rsplit("/", 1)[0]
+    assert base.startswith(f"/d/v/{video.pk}/hls-")
+    assert body(client.get(master_url)) == b"#EXTM3U\nv0/index.m3u8\n"
     playlist = client.get(f"{base}/v0/index.m3u8")
     assert playlist["Content-Type"] == "application/vnd.apple.mpegurl"
     segment = client.get(f"{base}/v0/seg_000.m4s", HTTP_RANGE="bytes=0-15")
@@ -162,8 +222,20 @@ def test_hls_files_under_the_current_package_only(client: Client, show: Any) -> 
     for bad in ("../../../../secret.m3u8", "v0/../../secret.m3u8", "/etc/passwd", "v0/.hidden.m3u8",
                 "v0/seg_999.m4s", "v0/index.txt", "v0//index.m3u8"):  # fmt: skip
         assert client.get(f"{base}/{bad}").status_code == 404, bad
+    # Re-processed: a new folder version. The old master redirects; the old package's files are not the new
+    # package's same-named files (a cache may hold the old ones): 404. Unversioned paths (from before versions) get
+    # the master redirected and the current files.
+    newer = add_rendition(video, "hls", run="run2", content=b"#EXTM3U\nv0/index.m3u8\n")
+    store(f"{newer.storage_key.rsplit('/', 1)[0]}/v0/seg_000.m4s", b"\x01" * 4096)
+    new_url = rendition_path(newer)
+    assert new_url != master_url
+    for old in (master_url, f"/d/v/{video.pk}/hls/master.m3u8"):
+        moved = client.get(old)
+        assert moved.status_code == 302 and moved["Location"] == f"{settings.PUBLIC_BASE_URL}{new_url}"
+    assert client.get(f"{base}/v0/seg_000.m4s").status_code == 404
+    assert body(client.get(f"/d/v/{video.pk}/hls/v0/seg_000.m4s")) == b"\x01" * 4096
     type(video).objects.filter(pk=video.pk).update(status=Status.READY)
-    assert client.get(f"{base}/master.m3u8").status_code == 404
+    assert client.get(new_url).status_code == 404
 
 
 def test_video_rendition_by_variant(client: Client, show: Any) -> None:

@@ -151,9 +151,11 @@ def test_fast_rfc2822_matches_email_utils(moment: datetime) -> None:
         ("audio_aac", "", "trailing.dot."),
     ],
 )
-def test_rendition_urls_match_episodes_links(kind: str, variant: str, key: str) -> None:
-    rendition = Rendition(episode_id=12, kind=kind, variant=variant, storage_key=key)
-    values = {"episode_id": 12, "video_id": None, "kind": kind, "variant": variant, "storage_key": key}
+@pytest.mark.parametrize("sha256", ["", "3f1c0a9b52de" + "0" * 52])
+def test_rendition_urls_match_episodes_links(kind: str, variant: str, key: str, sha256: str) -> None:
+    rendition = Rendition(episode_id=12, kind=kind, variant=variant, storage_key=key, sha256=sha256)
+    values = {"episode_id": 12, "video_id": None, "kind": kind, "variant": variant, "storage_key": key,
+              "sha256": sha256}  # fmt: skip
     row = tuple(values.get(name) for name in RENDITION_COLUMNS)
     assert _rendition_url("https://h.example/d/e/12", row) == "https://h.example" + rendition_path(rendition)
 

@@ -172,15 +172,48 @@ def test_guid_survives_title_notes_and_media_changes(client: Client, show: Any) 
     assert after.title == "Новий заголовок"
 
 
-def test_enclosure_url_is_stable_across_reprocessing(client: Client, show: Any) -> None:
+def test_the_enclosure_url_follows_the_bytes(client: Client, show: Any) -> None:
+    """Re-processed (or re-tagged) bytes get a new URL: the length in the feed is always that of the bytes the URL
+    serves, and a cache holding the old URL holds the old bytes with it."""
+    import hashlib
+
     episode = live_episode(show, 1)
+    add_rendition(episode, "audio_mp3", content=b"\x00" * 1000, sha256=hashlib.sha256(b"\x00" * 1000).hexdigest())
     (before,) = entries(client)
-    add_rendition(episode, "audio_mp3", run="run2", content=b"\xff" * 2000)
+    add_rendition(episode, "audio_mp3", run="run2", content=b"\xff" * 2000,
+                  sha256=hashlib.sha256(b"\xff" * 2000).hexdigest())  # fmt: skip
     (after,) = entries(client)
-    assert (
-        after.enclosures[0].href == before.enclosures[0].href == f"http://127.0.0.1:8000/d/e/{episode.pk}/audio_mp3.mp3"
-    )
-    assert int(after.enclosures[0].length) == 2000 != int(before.enclosures[0].length)
+    assert after.enclosures[0].href != before.enclosures[0].href
+    for entry, size in ((before, 1000), (after, 2000)):
+        assert int(entry.enclosures[0].length) == size
+    served = client.get(after.enclosures[0].href.removeprefix("http://127.0.0.1:8000"))
+    assert served.status_code == 200 and int(served["Content-Length"]) == 2000
+
+
+def test_items_link_to_their_public_page_and_carry_itunes_title(client: Client, show: Any) -> None:
+    episode = live_episode(show, 1)
+    (entry,) = entries(client)
+    assert entry.link == f"http://127.0.0.1:8000/episodes/{episode.pk}/{episode.slug}/"
+    assert entry.itunes_title == entry.title == episode.title
+    assert client.get(entry.link.removeprefix("http://127.0.0.1:8000")).status_code == 200
+
+
+def test_what_is_not_in_the_feed_moves_neither_last_build_date_nor_etag(client: Client, show: Any) -> None:
+    """Publishing a video whose episode is not live, or processing a draft, changes no byte of the feed."""
+    from tests.feeds.factories import live_video
+
+    live_episode(show, 1)
+    pulled = live_episode(show, 2)
+    episode_unpublish(episode=pulled)
+    draft = Episode.objects.create(show=show, title="Чернетка", slug="draft")
+    first = client.get(URL)
+    time.sleep(1.1)  # HTTP dates have whole seconds
+    live_video(show, episode=pulled)
+    add_rendition(draft, "audio_mp3")
+    again = client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"] and again["Last-Modified"] == first["Last-Modified"]
+    assert client.get(URL).content == first.content  # lastBuildDate included
 
 
 def test_new_feed_url_and_websub_hub(client: Client, show: Any, settings: Any) -> None:

@@ -35,7 +35,8 @@ def test_feedparser_reads_channel_and_items() -> None:
     for entry, episode in zip(parsed.entries, EPISODES, strict=True):
         assert entry.id == episode.guid
         assert entry.guidislink is False
-        assert entry.title == episode.title
+        assert entry.title == entry.itunes_title == episode.title
+        assert entry.link == episode.link  # the episode's public page
         assert entry.summary == episode.summary
         assert entry.itunes_duration == "1800"
         assert entry.itunes_episode == str(episode.episode)
@@ -62,6 +63,7 @@ def test_podcastparser_reads_the_feed() -> None:
     for source in EPISODES:
         episode = by_guid[source.guid]
         assert episode["title"] == source.title
+        assert episode["link"] == source.link
         assert episode["total_time"] == 1800
         assert episode["published"] == int(source.pub_date.timestamp())
         assert episode["number"] == source.episode
@@ -106,6 +108,7 @@ def test_partytime_reads_item_details(partytime: Callable[[bytes], dict[str, Any
     episode = EPISODES[0]
     assert item["guid"] == episode.guid
     assert item["title"] == "Тиждень 1: що змінилося"
+    assert item["link"] == episode.link
     assert item["duration"] == 1800
     assert item["explicit"] is False
     assert item["enclosure"] == {
