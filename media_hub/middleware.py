@@ -1,11 +1,14 @@
-"""Keep the API's one JSON error shape for errors raised outside django-ninja (405, unknown /api/ paths)."""
+"""Request-level glue: the API's one JSON error shape outside django-ninja; X-Forwarded-Proto from trusted proxies."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+from feeds.client_ip import parse_address
 
 REASONS = {404: ("not_found", "Not found."), 405: ("method_not_allowed", "This method is not allowed here.")}
 
@@ -29,3 +32,20 @@ class ApiJsonErrorsMiddleware:
                     replacement[header] = response[header]
             return replacement
         return response
+
+
+class ForwardedProtoMiddleware:
+    """Drop X-Forwarded-Proto unless the peer is a trusted proxy, so only the load balancer can say "https".
+
+    Django's SECURE_PROXY_SSL_HEADER trusts the header from anyone; this ties it to TRUSTED_PROXIES.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_X_FORWARDED_PROTO" in request.META:
+            peer = parse_address(str(request.META.get("REMOTE_ADDR", "")))
+            if peer is None or not any(peer in network for network in settings.TRUSTED_PROXIES):
+                del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
