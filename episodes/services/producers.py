@@ -15,10 +15,8 @@ from django.db import transaction
 from episodes.models import Show
 
 from .errors import InvalidInput
+from .permissions import ARTICLE_PERMISSION
 from .tokens import api_token_create
-
-# Who holds this permission (staff, or the CMS integration's account) owns article records and their full order.
-ARTICLE_PERMISSION = "episodes.change_article"
 
 
 def _user(username: str) -> Any:
