@@ -118,6 +118,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "media_hub.middleware.UrlLengthMiddleware",
     "media_hub.middleware.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -347,7 +348,9 @@ LOGGING = {
 # The news site calls the public API from browsers on these origins; producers' tools are server-side.
 CORS_ALLOWED_ORIGINS = NEWS_SITE_ORIGINS
 CORS_URLS_REGEX = r"^/(api/v1/|oembed).*$"
-CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+# POST for /api/v1/articles/lookup (an article by a URL too long for a query string). API writes need a bearer
+# token, never a cookie, so a cross-origin POST carries no ambient authority.
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS", "POST"]
 CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified"]
 # Resumable uploads: part size bounds and how long an unfinished upload is kept.
 UPLOAD_PART_MIN_BYTES = env_int("UPLOAD_PART_MIN_BYTES", 5 * 1024 * 1024)

@@ -123,6 +123,9 @@ def test_video_and_episode_embeds_play_in_chromium(
         context = browser.new_context(viewport={"width": 640, "height": 360}, user_agent=READER_UA)
         page = context.new_page()
         traffic = Traffic(page)
+        # The strict CSP (default-src 'none', our scripts only) must not block anything the player uses.
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         with page.expect_response(lambda r: r.url.endswith("/embed/events")) as beacon:
             page.goto(f"{base}/embed/video/{processed_video.pk}/?autoplay=1", wait_until="load")
             page.wait_for_selector("video")
@@ -168,6 +171,7 @@ def test_video_and_episode_embeds_play_in_chromium(
         context = browser.new_context(viewport={"width": 640, "height": 180}, user_agent=READER_UA)
         page = context.new_page()
         traffic = Traffic(page)
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(f"{base}/embed/episode/{processed_episode.pk}/", wait_until="load")
         assert page.evaluate("async () => { await document.querySelector('audio').play(); return true; }") is True
         page.wait_for_function("document.querySelector('audio').currentTime > 0.5", timeout=15_000)
@@ -183,6 +187,7 @@ def test_video_and_episode_embeds_play_in_chromium(
         assert traffic.foreign(base) == []
         assert 0 < report["episode_page_bytes"] < MAX_PAGE_BYTES, traffic.page_bytes
         context.close()
+    assert violations == []
     print(f"\nembed browser report: {report}")  # noqa: T201 - shown with -s; the numbers for the issue
     assert "/d/v/" in report["video_source"] and "/d/e/" in report["episode_source"]
     # The play beacon counted one view of the video for this reader; the episode's beacon counted too.
@@ -231,7 +236,9 @@ def test_only_news_site_origins_can_frame_an_embed(web_server: Server, live_vide
     page_html = f'<!doctype html><title>Article</title><iframe src="{src}" width="640" height="360"></iframe>'
     status, headers, _ = web_server.get(f"/embed/video/{live_video.pk}/")
     assert status == 200 and "X-Frame-Options" not in headers
-    assert headers["Content-Security-Policy"] == f"frame-ancestors 'self' {web_server.framing_origin}"
+    csp = headers["Content-Security-Policy"]
+    assert csp.startswith("default-src 'none'; script-src 'self';") and "object-src 'none'" in csp
+    assert csp.endswith(f"; frame-ancestors 'self' {web_server.framing_origin}")
     allowed_port = int(web_server.framing_origin.rsplit(":", 1)[1])
     results = {}
     with chromium() as browser:

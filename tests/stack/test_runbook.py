@@ -197,6 +197,9 @@ def test_the_production_runbook_works_as_written(
         wait_for(up, 90, lambda: f"gunicorn on {base}:\n{log_of('web')[-3000:]}")
         # collectstatic made the admin's CSS servable by the web processes.
         assert http("GET", f"{base}/static/admin/css/base.css")[0] == 200
+        # An over-long URL gets the API's JSON 414 from Django, not gunicorn's HTML page.
+        status, body = http("GET", f"{base}/api/v1/articles/media?url=" + "%D1%8F" * 2000)
+        assert status == 414 and json.loads(body)["error"]["code"] == "uri_too_long"
 
         # A producer with the printed token: create an episode, upload its audio (straight to S3), publish.
         status, body = http("POST", f"{base}/api/v1/shows/{slug}/episodes", {"title": "Runbook", "slug": "runbook"},
