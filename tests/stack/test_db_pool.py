@@ -58,3 +58,50 @@ def test_eight_threads_share_a_pool_of_four_connections() -> None:
     assert max(finished) - started >= 0.75
     # Our own sessions: at most the pool's four, plus this test thread's connection (its own pool slot is shared).
     assert peak[0] <= pool["max_size"] + 1, peak[0]
+
+
+def test_a_request_that_finds_the_pool_busy_gets_a_json_503() -> None:
+    if connection.vendor != "postgresql":
+        need("PostgreSQL", "the connection pool is PostgreSQL's (DATABASE_URL=postgres://…)")
+    from django.test import Client
+    from django.urls import resolve
+
+    resolve("/api/v1/media")  # load the URLconf and the API now, not while the pool is held
+    wrapper: Any = connections["default"]  # the PostgreSQL wrapper (close_pool)
+    wrapper.close_pool()
+    # Each thread's wrapper is made from connections.settings; the pool is built from the first one to connect.
+    pool_options = [connections.settings["default"]["OPTIONS"]["pool"], wrapper.settings_dict["OPTIONS"]["pool"]]
+    for options in pool_options:
+        options["timeout"] = 1
+    holding = threading.Barrier(5)
+    answers: list[Any] = []
+
+    def hold() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                holding.wait()
+                cursor.execute("SELECT pg_sleep(8)")
+        finally:
+            connections["default"].close()
+
+    def ask() -> None:
+        holding.wait()
+        time.sleep(0.2)
+        try:
+            answers.append(Client().get("/api/v1/media"))
+        finally:
+            connections["default"].close()
+
+    try:
+        threads = [threading.Thread(target=hold) for _ in range(4)] + [threading.Thread(target=ask)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        wrapper.close_pool()
+        for options in pool_options:
+            options["timeout"] = settings.DATABASE_POOL_TIMEOUT
+    [response] = answers
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "database_unavailable"
