@@ -4,8 +4,9 @@ from django.urls import path, re_path
 
 from episodes.embeds import views
 
-# Ids are bounded to 18 digits so a huge number is a 404, never a database overflow.
-ID = r"(?P<{}>[0-9]{{1,18}})"
+# Ids are bounded to 18 digits so a huge number is a 404, never a database overflow; canonical only (no leading
+# zero), so each item has one URL.
+ID = r"(?P<{}>[1-9][0-9]{{0,17}})"
 
 urlpatterns = [
     re_path(rf"^embed/video/{ID.format('video_id')}/$", views.embed_video, name="embed-video"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,21 @@ def validate_media_slug(value: str) -> None:
             "A slug may hold only lowercase letters, digits and single hyphens between them, e.g. “ukraine-insights”.",
             code="invalid_slug",
         )
+
+
+# BCP 47 (RFC 5646) language tag: language[-script][-region](-variant)*, e.g. en, uk, en-GB, sr-Latn-RS, es-419.
+_LANGUAGE_TAG = re.compile(
+    r"^[a-z]{2,3}(-[a-z]{4})?(-(?:[a-z]{2}|[0-9]{3}))?(-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*$", re.IGNORECASE
+)
+
+
+def validate_language_tag(value: str) -> None:
+    """A BCP 47 language tag such as ``en``, ``uk`` or ``en-GB`` (the feed's ``<language>``)."""
+    if not _LANGUAGE_TAG.fullmatch(value or ""):
+        raise ValidationError(
+            "Give a BCP 47 language tag such as “en”, “uk” or “en-GB”, not %(value)r.",
+            code="invalid_language", params={"value": value},
+        )  # fmt: skip
 
 
 ARTWORK_MIN_PX = 1400

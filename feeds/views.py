@@ -99,9 +99,9 @@ def show_feed(request: HttpRequest, slug: str) -> HttpResponseBase:
 
 
 @require_safe
-def episode_chapters(request: HttpRequest, episode_id: int) -> HttpResponseBase:
+def episode_chapters(request: HttpRequest, episode_id: str) -> HttpResponseBase:
     """GET/HEAD /d/e/<id>/chapters.json: Podcasting 2.0 JSON chapters of a live episode."""
-    episode = live_episode(episode_id=episode_id)
+    episode = live_episode(episode_id=int(episode_id))
     if episode is None or not episode.chapters:
         return _text(404, "Not found.")
     chapters = [

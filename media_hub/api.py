@@ -6,6 +6,7 @@ Error body: ``{"error": {"code": "validation_error", "message": "...", "fields":
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -57,6 +58,16 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 @api.exception_handler(RequestDataTooBig)
 def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return api.create_response(request, error_body("too_large", "The request body is too large."), status=413)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database is unreachable, full (max_connections) or this process's pool stayed busy: an outage, 503."""
+    body = error_body("database_unavailable", "The database is unavailable; try again shortly.")
+    response = api.create_response(request, body, status=503)
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(Http404)

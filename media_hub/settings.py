@@ -56,11 +56,32 @@ def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Netwo
     return tuple(networks)
 
 
+# The embedded mode is the one without a database server: one machine, so a key kept under var/ is safe there.
+EMBEDDED = not os.environ.get("DATABASE_URL", "")
+
+
 def _secret_key() -> str:
-    """Use SECRET_KEY, else a key created once under var/ (embedded mode)."""
+    """SECRET_KEY (or the file SECRET_KEY_FILE names); only the embedded mode may create one under var/."""
     configured = os.environ.get("SECRET_KEY", "")
+    key_path = os.environ.get("SECRET_KEY_FILE", "")
+    if configured and key_path:
+        raise ImproperlyConfigured("Set SECRET_KEY or SECRET_KEY_FILE, not both.")
+    if key_path:
+        try:
+            configured = Path(key_path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"SECRET_KEY_FILE {key_path!r} cannot be read: {exc}") from exc
     if configured:
+        if len(configured) < 32:
+            raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long.")
         return configured
+    if not EMBEDDED:
+        # Several web machines each inventing a key would reject each other's sessions, CSRF tokens and signed
+        # URLs, and change the listener pseudonyms machine by machine: a shared deployment must share one key.
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) is required when DATABASE_URL is set: every web machine and worker "
+            "must use the same key. Create one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
     key_file = VAR_DIR / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
@@ -97,6 +118,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "media_hub.middleware.UrlLengthMiddleware",
+    "media_hub.middleware.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -130,7 +153,30 @@ TEMPLATES = [
 # --- Database: SQLite under var/ unless DATABASE_URL names another -------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # One psycopg pool per process, at most DATABASE_POOL_MAX_SIZE connections (one per thread that may
+        # query at once: gunicorn's --threads; a Celery child runs one job at a time). The README's connection
+        # budget multiplies it out. Idle connections are closed after DATABASE_POOL_MAX_IDLE seconds.
+        DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 4)
+        DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 10)
+        if DATABASE_POOL_MAX_SIZE < 1:
+            raise ImproperlyConfigured("DATABASE_POOL_MAX_SIZE must be at least 1")
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": {
+                "min_size": 0,
+                "max_size": DATABASE_POOL_MAX_SIZE,
+                "timeout": DATABASE_POOL_TIMEOUT,
+                "max_idle": env_int("DATABASE_POOL_MAX_IDLE", 300),
+            },
+        }
+        # With the pool, Django checks a connection as it takes it: one PostgreSQL dropped (a restart, a
+        # failover) is replaced, not handed to a request.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = 60
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
         "default": {
@@ -273,7 +319,10 @@ CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}}
 CELERY_TASK_ANNOTATIONS = {
     "episodes.process_media": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
 }
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging below
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging below (media_hub.celery also skips Celery's own)
+# Beat's record of when each periodic task last ran: a file only beat writes (the README's runbook puts VAR_DIR on
+# a writable local disk, e.g. /var/lib/media-hub), not wherever beat happens to be started.
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "episodes.sweep_stale_jobs", "schedule": float(MEDIA_JOB_SWEEP_SECONDS)},
 }
@@ -301,7 +350,9 @@ LOGGING = {
 # The news site calls the public API from browsers on these origins; producers' tools are server-side.
 CORS_ALLOWED_ORIGINS = NEWS_SITE_ORIGINS
 CORS_URLS_REGEX = r"^/(api/v1/|oembed).*$"
-CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+# POST for /api/v1/articles/lookup (an article by a URL too long for a query string). API writes need a bearer
+# token, never a cookie, so a cross-origin POST carries no ambient authority.
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS", "POST"]
 CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified"]
 # Resumable uploads: part size bounds and how long an unfinished upload is kept.
 UPLOAD_PART_MIN_BYTES = env_int("UPLOAD_PART_MIN_BYTES", 5 * 1024 * 1024)
@@ -355,4 +406,11 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", _public.scheme == "https")
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# TLS ends at the load balancer: "X-Forwarded-Proto: https" makes a request secure, but only when it comes from a
+# TRUSTED_PROXIES peer (media_hub.middleware.ForwardedProtoMiddleware drops the header from anyone else).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+# HSTS on secure responses when the public site is https (browsers then never try http again for this long).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _public.scheme == "https" and not DEBUG else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 X_FRAME_OPTIONS = "DENY"

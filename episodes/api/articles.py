@@ -10,8 +10,12 @@ from ninja import Field, Status
 from episodes.auth import request_user
 from episodes.models import Article
 from episodes.schemas import ArticleIn, ArticleMediaIn, ArticleMediaOut, ArticleOut, MediaLinkIn
-from episodes.services.article_media import article_media_insert, article_media_remove, article_media_set
-from episodes.services.articles import article_upsert
+from episodes.services.article_media import (
+    article_media_insert,
+    article_media_remove,
+    article_media_set,
+    article_save,
+)
 from episodes.services.errors import NotFound
 
 from .base import TOKEN, WRITE_ERRORS, router
@@ -32,10 +36,9 @@ def _article(external_id: str) -> Article:
     tags=["articles"],
 )  # fmt: skip
 def upsert_article(request: HttpRequest, external_id: ExternalId, payload: ArticleIn) -> Status[ArticleOut]:
-    """Create or update the article the CMS knows by ``external_id``."""
-    article, created = article_upsert(
-        external_id=external_id, url=payload.url, title=payload.title, published_at=payload.published_at
-    )
+    """Create or update the article the CMS knows by ``external_id`` (updates: staff and the CMS integration)."""
+    article, created = article_save(external_id=external_id, url=payload.url, title=payload.title,
+                                    published_at=payload.published_at, user=request_user(request))  # fmt: skip
     out = ArticleOut(external_id=article.external_id, url=article.url, title=article.title,
                      published_at=article.published_at)  # fmt: skip
     return Status(201 if created else 200, out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
@@ -11,6 +10,7 @@ from ninja import Field, Query, Schema
 from episodes.auth import request_user
 from episodes.models import Article, Episode, Show, Video
 from episodes.schemas import ArticleMediaOut, ArticleOut, MediaItemOut, MediaPageOut, ShowOut
+from episodes.schemas.dates import ZonedDateTime
 from episodes.selectors import MediaFilter, api_media_prefetch, article_media_items, media_page
 from episodes.services.errors import InvalidInput, NotFound
 from episodes.services.permissions import item_for_read, visible_q
@@ -25,8 +25,8 @@ class MediaFilterIn(Schema):
     type: Literal["episode", "video"] | None = Field(None, description="Only episodes or only videos.")
     show: Annotated[str, Field(max_length=100)] | None = Field(None, description="A show's slug.")
     article: Annotated[str, Field(max_length=128)] | None = Field(None, description="An article's external id.")
-    published_from: datetime | None = None
-    published_to: datetime | None = None
+    published_from: ZonedDateTime | None = None
+    published_to: ZonedDateTime | None = None
     q: Annotated[str, Field(max_length=200)] | None = Field(None, description="Search titles, text, transcripts.")
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     offset: Annotated[int, Field(ge=0, le=100_000)] = 0
@@ -120,6 +120,17 @@ def _article_media(request: HttpRequest, article: Article | None) -> ArticleMedi
 def article_media_by_url(request: HttpRequest, url: Annotated[str, Field(max_length=1000)]) -> ArticleMediaOut:
     """The media of the article at ``url`` (the news site's page address), in editorial order."""
     return _article_media(request, Article.objects.filter(url=url).first())
+
+
+class ArticleLookupIn(Schema):
+    url: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+@router.post("/articles/lookup", response={200: ArticleMediaOut, **READ_ERRORS}, auth=OPTIONAL, tags=["articles"])
+def article_media_by_url_post(request: HttpRequest, payload: ArticleLookupIn) -> ArticleMediaOut:
+    """The same as ``GET /articles/media?url=``, for addresses too long for a query string (percent-encoded
+    Cyrillic takes six bytes a letter)."""
+    return _article_media(request, Article.objects.filter(url=payload.url).first())
 
 
 @router.get(

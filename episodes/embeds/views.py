@@ -27,7 +27,7 @@ from episodes.links import (
 from episodes.models import Episode
 
 from . import events, oembed
-from .headers import embeddable
+from .headers import embeddable, strict_page
 from .player import Kind, article_links, live_item, parse_start, player_for
 
 logger = logging.getLogger(__name__)
@@ -98,12 +98,14 @@ def _page(request: HttpRequest, kind: Kind, item_id: str, slug: str | None) -> H
 
 
 @require_safe
+@strict_page
 def video_page(request: HttpRequest, video_id: str, slug: str | None = None) -> HttpResponseBase:
     """GET /videos/<id>/<slug>/: the public page of a video."""
     return _page(request, "video", video_id, slug)
 
 
 @require_safe
+@strict_page
 def episode_page(request: HttpRequest, episode_id: str, slug: str | None = None) -> HttpResponseBase:
     """GET /episodes/<id>/<slug>/: the public page of an episode."""
     return _page(request, "episode", episode_id, slug)

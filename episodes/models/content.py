@@ -17,6 +17,7 @@ from episodes.validators import (
     validate_artwork,
     validate_chapters,
     validate_funding,
+    validate_language_tag,
     validate_media_slug,
     validate_soundbites,
 )
@@ -109,6 +110,13 @@ class Show(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        # In clean(), not the field's validators: the check needs no migration and runs in the API and the admin.
+        try:
+            validate_language_tag(self.language)
+        except ValidationError as exc:
+            raise ValidationError({"language": exc.messages}) from exc
 
 
 def clean_credit(credit: ShowPerson | EpisodePerson) -> None:

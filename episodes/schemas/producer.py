@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from .dates import PublishDateTime, ZonedDateTime
+
 Text = Annotated[str, Field(max_length=4000)]
 Title = Annotated[str, Field(min_length=1, max_length=255)]
 Slug = Annotated[str, Field(min_length=1, max_length=100)]
@@ -82,7 +84,7 @@ class VideoIn(VideoPatch):
 
 
 class PublishIn(StrictIn):
-    publish_at: datetime | None = Field(None, description="Omit to publish now; a future time schedules.")
+    publish_at: PublishDateTime | None = Field(None, description="Omit to publish now; a future time schedules.")
 
 
 class TranscriptIn(StrictIn):
@@ -94,7 +96,7 @@ class TranscriptIn(StrictIn):
 class ArticleIn(StrictIn):
     url: Url
     title: Annotated[str, Field(max_length=500)] = ""
-    published_at: datetime | None = None
+    published_at: ZonedDateTime | None = None
 
 
 class MediaRef(StrictIn):

@@ -58,6 +58,17 @@ def require_show_editor(user: Any, show: Show) -> None:
         raise Forbidden("You are not a member of this show.")
 
 
+# Staff, or the CMS integration's account (``manage.py create_producer cms --cms``): they own article records and
+# the order of every show's media on an article. Producers link, unlink and order only their own shows' media.
+ARTICLE_PERMISSION = "episodes.change_article"
+
+
+def can_manage_articles(user: Any) -> bool:
+    return is_staff(user) or bool(
+        getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(ARTICLE_PERMISSION)
+    )
+
+
 def require_staff(user: Any) -> None:
     if not is_staff(user):
         raise Forbidden("Only staff can do this.")

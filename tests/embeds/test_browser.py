@@ -123,12 +123,15 @@ def test_video_and_episode_embeds_play_in_chromium(
         context = browser.new_context(viewport={"width": 640, "height": 360}, user_agent=READER_UA)
         page = context.new_page()
         traffic = Traffic(page)
+        # The strict CSP (default-src 'none', our scripts only) must not block anything the player uses.
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         with page.expect_response(lambda r: r.url.endswith("/embed/events")) as beacon:
             page.goto(f"{base}/embed/video/{processed_video.pk}/?autoplay=1", wait_until="load")
             page.wait_for_selector("video")
             played = page.evaluate("async () => { await document.querySelector('video').play(); return true; }")
             assert played is True
-            page.wait_for_function("document.querySelector('video').currentTime > 1.0", timeout=15_000)
+            page.wait_for_function("() => document.querySelector('video').currentTime > 1.0", timeout=15_000)
         assert beacon.value.status == 204
         state = _media_state(page, "video")
         assert state["error"] is None and state["muted"] is True, state
@@ -145,7 +148,7 @@ def test_video_and_episode_embeds_play_in_chromium(
         )
         assert cues == {"kind": "captions", "lang": "uk", "text": "Привіт, це пояснення."}
         page.evaluate("() => { const v = document.querySelector('video'); v.pause(); v.currentTime = 1.0; }")
-        page.wait_for_function("document.querySelector('video').seeking === false", timeout=5_000)
+        page.wait_for_function("() => document.querySelector('video').seeking === false", timeout=5_000)
         page.wait_for_timeout(1200)  # the storyboard tile shown while seeking has gone again
         page.screenshot(path=str(ARTIFACTS / "embed-video.png"))
         report["video_page_bytes"] = sum(traffic.page_bytes.values())
@@ -154,12 +157,12 @@ def test_video_and_episode_embeds_play_in_chromium(
 
         # ?t= starts later: the MP4 fragment / the script seek there before playing.
         page.goto(f"{base}/embed/video/{processed_video.pk}/?t=2")
-        page.wait_for_function("document.querySelector('video').currentTime >= 1.9", timeout=10_000)
+        page.wait_for_function("() => document.querySelector('video').currentTime >= 1.9", timeout=10_000)
 
         # Where HLS fails (or is blocked), the player falls back to the MP4 <source>s.
         page.route("**/hls-*/master.m3u8", lambda route: route.abort())
         page.goto(f"{base}/embed/video/{processed_video.pk}/?autoplay=1")
-        page.wait_for_function("document.querySelector('video').currentTime > 0.5", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('video').currentTime > 0.5", timeout=15_000)
         report["video_fallback_source"] = _media_state(page, "video")["src"]
         assert "/d/v/" in report["video_fallback_source"] and ".mp4" in report["video_fallback_source"]
 
@@ -168,21 +171,23 @@ def test_video_and_episode_embeds_play_in_chromium(
         context = browser.new_context(viewport={"width": 640, "height": 180}, user_agent=READER_UA)
         page = context.new_page()
         traffic = Traffic(page)
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(f"{base}/embed/episode/{processed_episode.pk}/", wait_until="load")
         assert page.evaluate("async () => { await document.querySelector('audio').play(); return true; }") is True
-        page.wait_for_function("document.querySelector('audio').currentTime > 0.5", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('audio').currentTime > 0.5", timeout=15_000)
         state = _media_state(page, "audio")
         assert state["error"] is None and not state["paused"], state
         report["episode_source"] = state["src"]
         page.get_by_role("button", name="Play from 0:02: Новини").focus()
         page.keyboard.press("Enter")
-        page.wait_for_function("document.querySelector('audio').currentTime >= 2.0", timeout=5_000)
+        page.wait_for_function("() => document.querySelector('audio').currentTime >= 2.0", timeout=5_000)
         page.wait_for_selector('button[aria-current="true"][data-seek="2.0"]', timeout=5_000)
         page.screenshot(path=str(ARTIFACTS / "embed-episode.png"))
         report["episode_page_bytes"] = sum(traffic.page_bytes.values())
         assert traffic.foreign(base) == []
         assert 0 < report["episode_page_bytes"] < MAX_PAGE_BYTES, traffic.page_bytes
         context.close()
+    assert violations == []
     print(f"\nembed browser report: {report}")  # noqa: T201 - shown with -s; the numbers for the issue
     assert "/d/v/" in report["video_source"] and "/d/e/" in report["episode_source"]
     # The play beacon counted one view of the video for this reader; the episode's beacon counted too.
@@ -231,7 +236,9 @@ def test_only_news_site_origins_can_frame_an_embed(web_server: Server, live_vide
     page_html = f'<!doctype html><title>Article</title><iframe src="{src}" width="640" height="360"></iframe>'
     status, headers, _ = web_server.get(f"/embed/video/{live_video.pk}/")
     assert status == 200 and "X-Frame-Options" not in headers
-    assert headers["Content-Security-Policy"] == f"frame-ancestors 'self' {web_server.framing_origin}"
+    csp = headers["Content-Security-Policy"]
+    assert csp.startswith("default-src 'none'; script-src 'self';") and "object-src 'none'" in csp
+    assert csp.endswith(f"; frame-ancestors 'self' {web_server.framing_origin}")
     allowed_port = int(web_server.framing_origin.rsplit(":", 1)[1])
     results = {}
     with chromium() as browser:

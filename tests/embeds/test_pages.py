@@ -76,12 +76,46 @@ def test_embeds_are_framable_by_news_origins_only(client: Client, live_video: Vi
     settings.NEWS_SITE_ORIGINS = [NEWS, "https://*.news.example", "https://evil.example; script-src *"]
     response = client.get(f"/embed/video/{live_video.pk}/")
     assert "X-Frame-Options" not in response.headers
-    assert response.headers["Content-Security-Policy"] == f"frame-ancestors 'self' {NEWS} https://*.news.example"
+    csp = response.headers["Content-Security-Policy"]
+    assert csp.endswith(f"; frame-ancestors 'self' {NEWS} https://*.news.example")
     # Everything else keeps Django's clickjacking protection.
     page = client.get(urls_of(live_video)[1])
     assert page.status_code == 200 and page.headers["X-Frame-Options"] == "DENY"
     oembed = client.get("/oembed", {"url": f"http://127.0.0.1:8000/embed/video/{live_video.pk}/"})
     assert oembed.headers["X-Frame-Options"] == "DENY"
+
+
+def test_embeds_and_pages_have_a_strict_content_security_policy(
+    client: Client, live_video: Video, settings: Any
+) -> None:
+    directives = dict(d.split(" ", 1) for d in client.get(f"/embed/video/{live_video.pk}/")["Content-Security-Policy"]
+                      .split("; "))  # fmt: skip
+    assert directives["default-src"] == "'none'" and directives["object-src"] == "'none'"
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"  # no inline code, no eval
+    assert directives["base-uri"] == "'none'" and directives["form-action"] == "'none'"
+    assert directives["media-src"] == "'self' blob: http://127.0.0.1:8000"
+    page = client.get(urls_of(live_video)[1])["Content-Security-Policy"]
+    assert page.startswith("default-src 'none'") and page.endswith("frame-ancestors 'none'")
+
+
+@pytest.mark.parametrize(("s3", "origins"), [
+    ({"S3_BUCKET": "media", "S3_ENDPOINT_URL": "https://s3.example.net:8333", "S3_ADDRESSING_STYLE": "path"},
+     ["https://s3.example.net:8333"]),
+    ({"S3_BUCKET": "media", "S3_ENDPOINT_URL": "https://s3.example.net", "S3_ADDRESSING_STYLE": "virtual"},
+     ["https://s3.example.net", "https://media.s3.example.net"]),
+    ({"S3_BUCKET": "media", "S3_REGION": "eu-central-1"},
+     ["https://s3.eu-central-1.amazonaws.com", "https://media.s3.eu-central-1.amazonaws.com"]),
+    ({"S3_BUCKET": "media", "S3_PUBLIC_BASE_URL": "https://cdn.example.com/media"}, ["https://cdn.example.com"]),
+])  # fmt: skip
+def test_media_may_come_from_where_d_redirects(settings: Any, s3: dict[str, str], origins: list[str]) -> None:
+    from episodes.embeds.headers import content_security_policy, media_origins
+
+    settings.S3_ENDPOINT_URL = settings.S3_PUBLIC_BASE_URL = ""
+    settings.S3_ADDRESSING_STYLE, settings.S3_REGION = "path", "us-east-1"
+    for name, value in s3.items():
+        setattr(settings, name, value)
+    assert media_origins() == ["http://127.0.0.1:8000", *origins]
+    assert f"media-src 'self' blob: {' '.join(media_origins())};" in content_security_policy(framing="x")
 
 
 def test_frame_ancestors_without_configured_origins_is_self_only(settings: Any) -> None:

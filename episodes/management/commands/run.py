@@ -82,6 +82,7 @@ class Command(BaseCommand):
             "--bind", f"{host}:{port}",
             "--workers", str(options["web_workers"]),
             "--threads", "4",
+            "--limit-request-line", "0",  # long URLs reach Django, which answers a JSON 414 (UrlLengthMiddleware)
             "--timeout", "120",
             "--graceful-timeout", "10",
             "--access-logfile", "-",

@@ -53,14 +53,28 @@ def test_article_query_count_does_not_grow(api: Any, show: Any, count: int, djan
     assert len(body["items"]) == count
 
 
-def test_producer_upserts_article(api: Any, tokens: dict[str, str], db: None) -> None:
+def test_producer_creates_an_article_but_only_staff_or_the_cms_change_it(
+    api: Any, tokens: dict[str, str], users: dict[str, Any]
+) -> None:
     created = api(tokens["a"]).send("PUT", "/articles/cms-1", {"url": "https://news.example.com/a", "title": "A"})
     assert created.status_code == 201
-    updated = api(tokens["a"]).send("PUT", "/articles/cms-1", {"url": "https://news.example.com/a2", "title": "B"})
+    # Once it exists, the record is the CMS's: a producer (even its creator) cannot rewrite it.
+    refused = api(tokens["a"]).send("PUT", "/articles/cms-1", {"url": "https://evil.example.com/", "title": "B"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    updated = api(tokens["staff"]).send("PUT", "/articles/cms-1", {"url": "https://news.example.com/a2", "title": "B"})
     assert updated.status_code == 200 and updated.json()["url"] == "https://news.example.com/a2"
+    cms = api(run_cms_token())
+    by_cms = cms.send("PUT", "/articles/cms-1", {"url": "https://news.example.com/a3"})
+    assert by_cms.status_code == 200 and by_cms.json()["url"] == "https://news.example.com/a3"
     bad = api(tokens["a"]).send("PUT", "/articles/cms-2", {"url": "not a url"})
     assert bad.status_code == 422 and "url" in bad.json()["error"]["fields"]
     assert api().send("PUT", "/articles/cms-3", {"url": "https://news.example.com/c"}).status_code == 401
+
+
+def run_cms_token() -> str:
+    from episodes.services.producers import cms_integration_create
+
+    return cms_integration_create(username="cms", token_name="sync")[1]
 
 
 def test_link_reorder_unlink(api: Any, tokens: dict[str, str], media: dict[str, Any]) -> None:
@@ -84,11 +98,15 @@ def test_reorder_keeps_links_the_producer_cannot_see(api: Any, tokens: dict[str,
     article = _article([media["b_draft"], media["live_ep"]])
     b = api(tokens["b"])
     b_items = [{"type": "video", "id": media["b_live"].pk}, {"type": "video", "id": media["b_draft"].pk}]
-    b.send("PUT", "/articles/cms-42/media", {"items": b_items})
-    # A's reorder cannot drop B's draft, which A cannot see.
-    api(tokens["a"]).send("PUT", "/articles/cms-42/media", {"items": [{"type": "episode", "id": media["live_ep"].pk}]})
+    assert b.send("PUT", "/articles/cms-42/media", {"items": b_items}).status_code == 200
+    # B's list filled B's slot (first) and went on at the end; A's episode kept its place.
     titles = [i["title"] for i in api(tokens["staff"]).get("/articles/cms-42/media").json()["items"]]
-    assert titles == ["Energy week", "B draft"]
+    assert titles == ["Kyiv metro", "Energy week", "B draft"]
+    # A's reorder (or an empty list) cannot drop B's media, live or draft.
+    api(tokens["a"]).send("PUT", "/articles/cms-42/media", {"items": [{"type": "episode", "id": media["live_ep"].pk}]})
+    assert api(tokens["a"]).send("PUT", "/articles/cms-42/media", {"items": []}).status_code == 200
+    titles = [i["title"] for i in api(tokens["staff"]).get("/articles/cms-42/media").json()["items"]]
+    assert titles == ["Kyiv metro", "B draft"]
     assert article.pk
 
 

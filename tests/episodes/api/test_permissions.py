@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import Q
 
 from episodes.services.tokens import api_token_create, api_token_revoke
 
@@ -120,3 +121,80 @@ def test_tokens_revoked_unknown_and_malformed(api: Any, users: dict[str, Any], m
     users["a"].save()
     _, raw2 = api_token_create(user=users["a"], name="again")
     assert api(raw2).get("/me").status_code == 401
+
+
+# --- Articles: the record and the order of other shows' media belong to staff and the CMS integration ----------
+
+
+def _article_with_both_shows(media: dict[str, Any]) -> Any:
+    from episodes.services.articles import article_link_media, article_upsert
+
+    article, _ = article_upsert(external_id="cms-1", url="https://news.example.com/1", title="One")
+    article_link_media(article=article, items=[media["live_ep"], media["b_live"]])  # A's, then B's
+    return article
+
+
+def _who(api: Any, tokens: dict[str, str], who: str) -> Any:
+    if who == "cms":
+        from episodes.services.producers import cms_integration_create
+
+        return api(cms_integration_create(username="cms", token_name="sync")[1])
+    return _as(api, tokens, who)
+
+
+def _linked(article: Any) -> list[str]:
+    from episodes.selectors import article_media_items
+
+    return [i.title for i in article_media_items(article=article, where=Q())]
+
+
+ARTICLE_WHO = ["anon", "a", "b", "staff", "cms"]
+
+
+@pytest.mark.parametrize(("who", "status"), zip(ARTICLE_WHO, [401, 403, 403, 200, 200], strict=True))
+def test_rewriting_an_article_record(api: Any, tokens: dict[str, str], media: dict[str, Any], who: str,
+                                     status: int) -> None:  # fmt: skip
+    article = _article_with_both_shows(media)
+    response = _who(api, tokens, who).send("PUT", "/articles/cms-1", {"url": "https://evil.example.com/x"})
+    assert response.status_code == status
+    article.refresh_from_db()
+    assert (article.url == "https://evil.example.com/x") == (status == 200)
+
+
+@pytest.mark.parametrize(("who", "status", "left"), [
+    ("anon", 401, ["Energy week", "Kyiv metro"]),
+    ("a", 200, ["Kyiv metro"]),  # A unlinks only A's media
+    ("b", 200, ["Energy week"]),
+    ("staff", 200, []),
+    ("cms", 200, []),
+])  # fmt: skip
+def test_emptying_an_articles_media(api: Any, tokens: dict[str, str], media: dict[str, Any], who: str, status: int,
+                                    left: list[str]) -> None:  # fmt: skip
+    article = _article_with_both_shows(media)
+    response = _who(api, tokens, who).send("PUT", "/articles/cms-1/media", {"items": []})
+    assert response.status_code == status
+    assert _linked(article) == left
+
+
+@pytest.mark.parametrize(("who", "status"), zip(ARTICLE_WHO, [401, 204, 403, 204, 204], strict=True))
+def test_unlinking_show_as_media(api: Any, tokens: dict[str, str], media: dict[str, Any], who: str,
+                                 status: int) -> None:  # fmt: skip
+    article = _article_with_both_shows(media)
+    response = _who(api, tokens, who).send("DELETE", f"/articles/cms-1/media/episode/{media['live_ep'].pk}")
+    assert response.status_code == status
+    assert ("Energy week" in _linked(article)) == (status != 204)
+
+
+@pytest.mark.parametrize(("who", "status"), zip(ARTICLE_WHO, [401, 200, 403, 200, 200], strict=True))
+def test_linking_and_placing_show_as_live_media(api: Any, tokens: dict[str, str], media: dict[str, Any], who: str,
+                                                status: int) -> None:  # fmt: skip
+    article = _article_with_both_shows(media)
+    body = {"type": "video", "id": media["live_vid"].pk, "position": 0}
+    assert _who(api, tokens, who).send("POST", "/articles/cms-1/media", body).status_code == status
+    expected = ["How grids work", "Energy week", "Kyiv metro"] if status == 200 else ["Energy week", "Kyiv metro"]
+    assert _linked(article) == expected
+    # Nor may B place A's media by listing it: 403, and nothing changes.
+    if who == "b":
+        items = [{"type": "episode", "id": media["live_ep"].pk}]
+        assert _who(api, tokens, who).send("PUT", "/articles/cms-1/media", {"items": items}).status_code == 403
+        assert _linked(article) == expected
