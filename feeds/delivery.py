@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.utils import timezone
 
 from episodes.links import rendition_path
-from episodes.models import Episode, Rendition, Show, Video
+from episodes.models import Rendition, Show
 from episodes.storage import storage
 from episodes.storage_urls import media_redirect_url
 from feeds import analytics, selectors
@@ -60,30 +60,23 @@ class MediaFile:
     rendition: Rendition | None = None
 
 
-def _live_owner(owner: str, owner_id: int) -> Episode | Video | None:
-    if owner == "e":
-        return selectors.live_episode(episode_id=owner_id)
-    if owner == "v":
-        return selectors.live_video(video_id=owner_id)
-    return None
-
-
 def _ids(owner: str, owner_id: int) -> tuple[int | None, int | None]:
     return (owner_id, None) if owner == "e" else (None, owner_id)
 
 
-def resolve_named(owner: str, owner_id: int, name: str) -> MediaFile | None:
-    """``audio_mp3.mp3``, ``video_mp4-720p.mp4``, ``transcript-uk.vtt``, ``artwork.jpg`` of a live owner."""
+def resolve_named(owner: str, owner_id: int, name: str, *, members: bool = False) -> MediaFile | None:
+    """``audio_mp3.mp3``, ``video_mp4-720p.mp4``, ``transcript-uk.vtt``, ``artwork.jpg`` of a live owner
+    (``members``: of an item a member may fetch, members.delivery)."""
     if not _NAME.match(name) or owner not in {"e", "v", "s"}:
         return None
     if owner == "s" or name.startswith("artwork."):
-        return resolve_artwork(owner, owner_id, name)
+        return resolve_artwork(owner, owner_id, name, members=members)
     episode_id, video_id = _ids(owner, owner_id)
     transcript_match = _TRANSCRIPT.match(name)
     if transcript_match:
         transcript = selectors.live_transcript(
             episode_id=episode_id, video_id=video_id, language=transcript_match["language"],
-            fmt=transcript_match["fmt"],
+            fmt=transcript_match["fmt"], members=members,
         )  # fmt: skip
         if transcript is None:
             return None
@@ -93,21 +86,23 @@ def resolve_named(owner: str, owner_id: int, name: str) -> MediaFile | None:
     kind, _, variant = stem.partition("-")
     if kind == Rendition.Kind.HLS or kind not in Rendition.Kind.values:
         return None
-    rendition = selectors.live_rendition(episode_id=episode_id, video_id=video_id, kind=kind, variant=variant)
+    rendition = selectors.live_rendition(
+        episode_id=episode_id, video_id=video_id, kind=kind, variant=variant, members=members
+    )
     # The extension must be the one the feed advertises (rendition_path): one URL per file, no aliases.
     if rendition is None or rendition_path(rendition).rsplit("/", 1)[-1] != name:
         return None
     return MediaFile(rendition.storage_key, rendition.mime_type, rendition)
 
 
-def resolve_artwork(owner: str, owner_id: int, name: str) -> MediaFile | None:
+def resolve_artwork(owner: str, owner_id: int, name: str, *, members: bool = False) -> MediaFile | None:
     """A show's (always public) or a live episode's artwork image."""
     image = None
     if owner == "s":
         show = Show.objects.filter(pk=owner_id).only("artwork").first()
         image = show.artwork if show is not None else None
     elif owner == "e":
-        episode = selectors.live_episode(episode_id=owner_id)
+        episode = selectors.live_episode(episode_id=owner_id, members=members)
         image = episode.artwork if episode is not None else None
     if not image or not image.name or PurePosixPath(name).stem != "artwork":
         return None
@@ -115,7 +110,7 @@ def resolve_artwork(owner: str, owner_id: int, name: str) -> MediaFile | None:
     return MediaFile(image.name, content_type)
 
 
-def resolve_hls(owner: str, owner_id: int, path: str) -> MediaFile | None:
+def resolve_hls(owner: str, owner_id: int, path: str, *, members: bool = False) -> MediaFile | None:
     """A file of the current HLS package: only names inside the master playlist's folder, never ``..``."""
     parts = path.split("/")
     if owner not in {"e", "v"} or len(parts) > 6 or not all(_HLS_PART.match(part) for part in parts):
@@ -124,7 +119,9 @@ def resolve_hls(owner: str, owner_id: int, path: str) -> MediaFile | None:
     if content_type is None:
         return None
     episode_id, video_id = _ids(owner, owner_id)
-    master = selectors.live_rendition(episode_id=episode_id, video_id=video_id, kind=Rendition.Kind.HLS, variant="")
+    master = selectors.live_rendition(
+        episode_id=episode_id, video_id=video_id, kind=Rendition.Kind.HLS, variant="", members=members
+    )
     if master is None:
         return None
     folder = PurePosixPath(master.storage_key).parent

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "episodes",
     "feeds",
+    "members",
 ]
 
 MIDDLEWARE = [
@@ -316,6 +317,14 @@ WEBSUB_HUB_URL = os.environ.get("WEBSUB_HUB_URL", "")
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 300)
 # Listener ids are salted hashes of IP + User-Agent; the salt is derived from SECRET_KEY unless given.
 ANALYTICS_SALT = os.environ.get("ANALYTICS_SALT", "")
+# Member-only feeds (members/): the webhook's shared secret (empty: the webhook answers 503), how long a signed
+# call stays valid, how long a member's media redirect (S3 presigned URL) lives, and when a token counts as shared.
+MEMBERS_WEBHOOK_SECRET = os.environ.get("MEMBERS_WEBHOOK_SECRET", "")
+MEMBERS_WEBHOOK_TOLERANCE_SECONDS = env_int("MEMBERS_WEBHOOK_TOLERANCE_SECONDS", 300)
+MEMBERS_MEDIA_URL_SECONDS = env_int("MEMBERS_MEDIA_URL_SECONDS", 300)
+MEMBERS_SHARING_NETWORKS = env_int("MEMBERS_SHARING_NETWORKS", 6)
+MEMBERS_SHARING_APPS = env_int("MEMBERS_SHARING_APPS", 4)
+MEMBERS_USE_RETENTION_DAYS = env_int("MEMBERS_USE_RETENTION_DAYS", 30)
 # Raw listener windows (pseudonymous) are deleted this many days after they started; daily counts are kept.
 # At least 1: a request looks for a window its listener opened the day before.
 DOWNLOAD_EVENTS_RETENTION_DAYS = env_int("DOWNLOAD_EVENTS_RETENTION_DAYS", 90)

@@ -148,6 +148,15 @@ class Episode(models.Model):
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
     chapters = models.JSONField(default=list, blank=True, validators=[validate_chapters])
     soundbites = models.JSONField(default=list, blank=True, validators=[validate_soundbites])
+    # Member content (members.feeds): only in members' private feeds (bonus, ad-free versions), or there early.
+    members_only = models.BooleanField(
+        default=False, help_text="Only members get it (private feeds); the public feed, API and pages never show it."
+    )
+    members_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Early access: members' feeds carry it from this time; the public at publish time.",
+    )
     people = models.ManyToManyField(Person, through="EpisodePerson", blank=True, related_name="episodes")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -205,6 +214,7 @@ class Video(models.Model):
     episode = models.OneToOneField(
         Episode, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_video"
     )
+    members_only = models.BooleanField(default=False, help_text="Only members get it; never public.")
     guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
