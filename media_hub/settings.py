@@ -352,6 +352,7 @@ CACHES = {
 CELERY_TASK_ROUTES["feeds.*"] = {"queue": "default"}
 CELERY_BEAT_SCHEDULE["feeds-websub-scan"] = {"task": "feeds.websub_scan", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["feeds-prune-download-events"] = {"task": "feeds.prune_download_events", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["members-prune"] = {"task": "members.prune", "schedule": 3600.0}
 # Feed items stored ahead of requests (feeds.items): a no-op read of keys unless a deploy or an import left some.
 CELERY_BEAT_SCHEDULE["feeds-prepare-items"] = {"task": "feeds.prepare_items", "schedule": 300.0}
 

@@ -120,3 +120,18 @@ def test_sharing_is_flagged(client: Client, settings: Any) -> None:
     assert (suspect.external_id, suspect.networks, suspect.apps) == ("opaque-1", 4, 4)
     settings.MEMBERS_SHARING_NETWORKS, settings.MEMBERS_SHARING_APPS = 5, 5
     assert sharing_suspects() == []
+
+
+def test_prune_forgets_old_sightings_and_events(client: Client) -> None:
+    from members.tasks import prune
+
+    post(client, grant())
+    member = Member.objects.get()
+    old = timezone.now() - timedelta(days=400)
+    MemberUse.objects.create(member=member, day=old.date(), network="n", app="a", first_seen=old)
+    MemberUse.objects.create(member=member, day=timezone.now().date(), network="n", app="a", first_seen=old)
+    from members.models import WebhookEvent
+
+    WebhookEvent.objects.update(received_at=old)
+    assert prune() == 2
+    assert MemberUse.objects.count() == 1 and not WebhookEvent.objects.exists()
