@@ -27,6 +27,7 @@ class ImportJob(models.Model):
     last_modified = models.CharField(max_length=100, blank=True)
     items_seen = models.PositiveIntegerField(default=0)
     items_new = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True, help_text="what was skipped (e.g. artwork Apple refuses)")
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -61,6 +62,8 @@ class ImportItem(models.Model):
     bytes_done = models.BigIntegerField(default=0)
     bytes_total = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    # podcast:chapters URL, podcast:transcript entries, and warnings about what of them could not be taken
+    extras = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

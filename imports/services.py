@@ -13,6 +13,7 @@ pubDate, once the pipeline has made its renditions, so the feed keeps the old or
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -21,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
@@ -29,17 +32,22 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from episodes.html import html_to_text
-from episodes.models import Episode, Show, Status
+from episodes.models import Episode, EpisodePerson, Person, Show, ShowPerson, Status
 from episodes.services.common import validate_and_save
 from episodes.services.content import episode_publish, show_create
 from episodes.services.errors import DomainError, InvalidInput
+from episodes.services.transcripts import transcript_attach
 from episodes.services.uploads import media_source_register, safe_filename, source_key_for
+from episodes.validators import validate_chapters
 from imports.fetch import CHUNK, FetchError, fetch, open_stream
 from imports.models import ImportItem, ImportJob
 from imports.parse import FeedParseError, ParsedChannel, ParsedItem, parse_feed
 
 log = logging.getLogger(__name__)
 RUN_LEASE = timedelta(minutes=30)
+ARTWORK_MAX_BYTES = 10 * 1024 * 1024
+SIDECAR_MAX_BYTES = 5 * 1024 * 1024
+TRANSCRIPT_FORMATS = {"text/vtt": "vtt", "application/x-subrip": "srt", "application/srt": "srt", "text/srt": "srt"}
 RESEND_AFTER = timedelta(minutes=5)
 
 
@@ -111,7 +119,27 @@ def _show_for(job: ImportJob, channel: ParsedChannel) -> Show:
                            description=description, **fields)  # fmt: skip
     job.show = show
     job.save(update_fields=["show", "updated_at"])
+    for position, person in enumerate(channel.persons[:20]):
+        who, _ = Person.objects.get_or_create(name=person["name"][:128], href=person["href"][:200],
+                                              defaults={"img": person["img"][:200]})  # fmt: skip
+        ShowPerson.objects.get_or_create(show=show, person=who, role=person["role"][:64],
+                                         defaults={"group": person["group"][:64], "position": position})  # fmt: skip
+    if channel.image_url and not show.artwork:
+        _artwork(job, show, channel.image_url)
     return show
+
+
+def _artwork(job: ImportJob, show: Show, url: str) -> None:
+    """Take the show's artwork if it is one Apple accepts; otherwise say why on the job and go on."""
+    try:
+        image = fetch(url, max_bytes=ARTWORK_MAX_BYTES).body
+        name = safe_filename(Path(url.split("?", 1)[0]).name or "cover.jpg")
+        show.artwork.save(name, ContentFile(image), save=False)
+        validate_and_save(show)
+    except (FetchError, DomainError, OSError) as exc:
+        show.artwork = None
+        job.warnings = [*job.warnings, f"Artwork not taken: {exc}"[:500]]
+        job.save(update_fields=["warnings", "updated_at"])
 
 
 def import_run(*, job_id: int) -> ImportJob | None:
@@ -162,7 +190,8 @@ def _run(job: ImportJob) -> None:
 def _item_create(job: ImportJob, show: Show, item: ParsedItem) -> None:
     """One item: its episode and its row; a bad item is recorded as failed with its reason, the rest go on."""
     row = ImportItem(job=job, show=show, guid=item.guid[:255], title=item.title[:255],
-                     enclosure_url=item.enclosure_url[:2000], original_publish_at=item.pub_date)  # fmt: skip
+                     enclosure_url=item.enclosure_url[:2000], original_publish_at=item.pub_date,
+                     extras={"chapters_url": item.chapters_url, "transcripts": item.transcripts[:10]})  # fmt: skip
     try:
         if not item.guid or len(item.guid) > 255:
             raise InvalidInput("The item has no usable GUID (empty or over 255 characters).")
@@ -192,6 +221,11 @@ def _episode_create(show: Show, item: ParsedItem) -> Episode:
         chapters=chapters,
     )  # fmt: skip
     validate_and_save(episode)
+    for position, person in enumerate(item.persons[:20]):
+        who, _ = Person.objects.get_or_create(name=person["name"][:128], href=person["href"][:200],
+                                              defaults={"img": person["img"][:200]})  # fmt: skip
+        EpisodePerson.objects.get_or_create(episode=episode, person=who, role=person["role"][:64],
+                                            defaults={"group": person["group"][:64], "position": position})  # fmt: skip
     return episode
 
 
@@ -242,6 +276,7 @@ def import_item_download(*, item_id: int) -> ImportItem | None:
             item.state, item.error, item.running_until = ImportItem.State.PROCESSING, "", None
             item.save(update_fields=["state", "error", "sha256", "bytes_done", "bytes_total", "running_until",
                                      "updated_at"])  # fmt: skip
+        _sidecars(item, episode)
         path.unlink(missing_ok=True)
     except (FetchError, OSError, DomainError) as exc:
         permanent = isinstance(exc, FetchError) and exc.permanent or isinstance(exc, DomainError)
@@ -297,6 +332,33 @@ def _read(response: Any) -> bytes:
         return bytes(response.read(CHUNK))
     except OSError as exc:
         raise FetchError(f"The connection broke: {exc}", permanent=False) from exc
+
+
+def _sidecars(item: ImportItem, episode: Episode) -> None:
+    """podcast:chapters JSON and podcast:transcript files: taken when they can be, a warning when not."""
+    warnings: list[str] = []
+    url = item.extras.get("chapters_url")
+    if url and not episode.chapters:
+        try:
+            data = json.loads(fetch(url, max_bytes=SIDECAR_MAX_BYTES).body)
+            chapters = [{"start": float(c["startTime"]), "title": str(c.get("title", ""))[:200]}
+                        for c in data.get("chapters", []) if c.get("toc") is not False]  # fmt: skip
+            validate_chapters(chapters)
+            Episode.objects.filter(pk=episode.pk).update(chapters=chapters)
+        except (FetchError, ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:
+            warnings.append(f"chapters not taken: {exc}"[:300])
+    for transcript in item.extras.get("transcripts", []):
+        fmt = TRANSCRIPT_FORMATS.get(transcript.get("type", "").split(";")[0].strip().lower())
+        if fmt is None:
+            continue
+        try:
+            content = fetch(transcript["url"], max_bytes=SIDECAR_MAX_BYTES).body.decode("utf-8", "replace")
+            language = transcript.get("language") or episode.show.language or "en"
+            transcript_attach(owner=episode, language=language, fmt=fmt, content=content)
+        except (FetchError, DomainError, KeyError) as exc:
+            warnings.append(f"transcript not taken: {exc}"[:300])
+    if warnings:
+        ImportItem.objects.filter(pk=item.pk).update(extras={**item.extras, "warnings": warnings})
 
 
 # --- the sweep --------------------------------------------------------------------------------------------------

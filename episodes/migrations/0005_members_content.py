@@ -25,4 +25,12 @@ class Migration(migrations.Migration):
             name='members_only',
             field=models.BooleanField(default=False, help_text='Only members get it; never public.'),
         ),
+        migrations.AddField(
+            model_name="show",
+            name="feed_moved",
+            field=models.BooleanField(
+                default=False,
+                help_text="Answer the feed URL with a 301 to the new feed URL (first let apps read itunes:new-feed-url).",
+            ),
+        ),
     ]

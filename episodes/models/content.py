@@ -97,6 +97,10 @@ class Show(models.Model):
     locked = models.BooleanField(default=True, help_text="podcast:locked — other platforms may not import it.")
     funding = models.JSONField(default=list, blank=True, validators=[validate_funding])
     new_feed_url = models.URLField(blank=True, help_text="Set when the show has moved to another feed.")
+    feed_moved = models.BooleanField(
+        default=False,
+        help_text="Answer the feed URL with a 301 to the new feed URL (first let apps read itunes:new-feed-url).",
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shows")
     people = models.ManyToManyField(Person, through="ShowPerson", blank=True, related_name="shows")
     created_at = models.DateTimeField(auto_now_add=True)

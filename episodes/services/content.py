@@ -18,6 +18,7 @@ from .errors import Conflict, InvalidInput
 SHOW_FIELDS = {
     "title", "slug", "description", "language", "artwork", "categories", "explicit", "author", "owner_name",
     "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding", "new_feed_url",
+    "feed_moved",
 }  # fmt: skip
 EPISODE_FIELDS = {
     "title", "slug", "summary", "show_notes", "season", "number", "episode_type", "explicit", "artwork",

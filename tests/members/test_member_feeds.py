@@ -196,3 +196,15 @@ def test_member_feed_passes_the_three_parsers(
     assert feed["pubsub"]["self"] == url and "hub" not in feed["pubsub"]
     assert all(f"/members/{member.token}/d/" in item["enclosure"]["url"] for item in feed["items"])
     assert not feedparser.parse(xml).bozo
+
+
+def test_a_show_that_moved_away_answers_301(client: Client, show: Any) -> None:
+    from episodes.services.content import show_update
+
+    live_episode(show, 1)
+    show_update(show=show, new_feed_url="https://new-host.example/feed.xml")
+    kept = client.get(PUBLIC)  # first: the old feed announces the new address
+    assert kept.status_code == 200 and b"<itunes:new-feed-url>https://new-host.example/feed.xml" in kept.content
+    show_update(show=show, feed_moved=True)
+    moved = client.get(PUBLIC)
+    assert moved.status_code == 301 and moved["Location"] == "https://new-host.example/feed.xml"
