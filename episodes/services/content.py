@@ -22,7 +22,7 @@ SHOW_FIELDS = {
 }  # fmt: skip
 EPISODE_FIELDS = {
     "title", "slug", "summary", "show_notes", "season", "number", "episode_type", "explicit", "artwork",
-    "chapters", "soundbites",
+    "chapters", "soundbites", "members_only", "members_from",
 }  # fmt: skip
 VIDEO_FIELDS = {"title", "slug", "description"}
 

@@ -208,3 +208,16 @@ def test_a_show_that_moved_away_answers_301(client: Client, show: Any) -> None:
     show_update(show=show, feed_moved=True)
     moved = client.get(PUBLIC)
     assert moved.status_code == 301 and moved["Location"] == "https://new-host.example/feed.xml"
+
+
+def test_services_set_member_content(client: Client, show: Any) -> None:
+    from episodes.services.content import episode_update
+
+    episode = live_episode(show, 1)
+    episode_update(episode=episode, members_only=True)
+    assert feedparser.parse(client.get(PUBLIC).content).entries == []
+    member = member_grant(external_id="m-1")
+    assert (
+        len(feedparser.parse(client.get(path_of(member_feed_url(member.token, "ukraine-insights"))).content).entries)
+        == 1
+    )
