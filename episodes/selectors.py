@@ -26,8 +26,18 @@ from episodes.models import (
 
 
 def is_live_q() -> Q:
-    """Published and its publish time has passed: the only state anyone outside the newsroom sees."""
-    return Q(status=Status.PUBLISHED, publish_at__lte=timezone.now())
+    """Published, its publish time has passed and not for members only: the only state anyone outside the newsroom
+    sees (works for episodes and videos)."""
+    return Q(status=Status.PUBLISHED, publish_at__lte=timezone.now(), members_only=False)
+
+
+def member_live_q(*, episodes: bool = True) -> Q:
+    """What members see (their private feeds and media): everything public plus members-only items, and episodes
+    in early access (``members_from`` passed). ``episodes=False`` for videos, which have no early access."""
+    now = timezone.now()
+    if not episodes:
+        return Q(status=Status.PUBLISHED, publish_at__lte=now)
+    return Q(status=Status.PUBLISHED) & (Q(publish_at__lte=now) | Q(members_from__lte=now))
 
 
 def published_episodes(*, show: Show | None = None) -> QuerySet[Episode]:

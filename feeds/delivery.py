@@ -23,6 +23,7 @@ import logging
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import quote
@@ -32,9 +33,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.utils import timezone
 
 from episodes.links import VERSION_LENGTH, hls_folder, rendition_path, rendition_url
-from episodes.models import Episode, Rendition, Show, Video
+from episodes.models import Rendition, Show
 from episodes.storage import storage
-from episodes.storage_urls import media_redirect_url
+from episodes.storage_urls import media_redirect_url, presigned_get_url
 from feeds import analytics, hit_sender, selectors
 from feeds.analytics import DownloadHit
 from feeds.serving import ByteRange, Unsatisfiable, parse_range, serve_file
@@ -60,6 +61,7 @@ HLS_TYPES = {
 }
 PLAYLIST_MAX_BYTES = 2 * 1024 * 1024
 MEDIA_CACHE_CONTROL = "public, max-age=3600"
+PLAYLIST_CACHE_CONTROL = "public, max-age=60"
 # Public media read by embeds on other origins (hls.js uses fetch/XHR); no credentials are involved.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -107,30 +109,23 @@ def content_disposition(filename: str, *, fallback: str) -> str:
     return header
 
 
-def _live_owner(owner: str, owner_id: int) -> Episode | Video | None:
-    if owner == "e":
-        return selectors.live_episode(episode_id=owner_id)
-    if owner == "v":
-        return selectors.live_video(video_id=owner_id)
-    return None
-
-
 def _ids(owner: str, owner_id: int) -> tuple[int | None, int | None]:
     return (owner_id, None) if owner == "e" else (None, owner_id)
 
 
-def resolve_named(owner: str, owner_id: int, name: str) -> MediaFile | None:
-    """``audio_mp3.mp3``, ``video_mp4-720p.mp4``, ``transcript-uk.vtt``, ``artwork.jpg`` of a live owner."""
+def resolve_named(owner: str, owner_id: int, name: str, *, members: bool = False) -> MediaFile | None:
+    """``audio_mp3.mp3``, ``video_mp4-720p.mp4``, ``transcript-uk.vtt``, ``artwork.jpg`` of a live owner
+    (``members``: of an item a member may fetch, members.delivery)."""
     if not _NAME.match(name) or owner not in {"e", "v", "s"}:
         return None
     if owner == "s" or name.startswith("artwork."):
-        return resolve_artwork(owner, owner_id, name)
+        return resolve_artwork(owner, owner_id, name, members=members)
     episode_id, video_id = _ids(owner, owner_id)
     transcript_match = _TRANSCRIPT.match(name)
     if transcript_match:
         transcript = selectors.live_transcript(
             episode_id=episode_id, video_id=video_id, language=transcript_match["language"],
-            fmt=transcript_match["fmt"],
+            fmt=transcript_match["fmt"], members=members,
         )  # fmt: skip
         if transcript is None:
             return None
@@ -152,7 +147,9 @@ def resolve_named(owner: str, owner_id: int, name: str) -> MediaFile | None:
     kind, _, variant = stem.partition("-")
     if kind == Rendition.Kind.HLS or kind not in Rendition.Kind.values:
         return None
-    rendition = selectors.live_rendition(episode_id=episode_id, video_id=video_id, kind=kind, variant=variant)
+    rendition = selectors.live_rendition(
+        episode_id=episode_id, video_id=video_id, kind=kind, variant=variant, members=members
+    )
     if rendition is None:
         return None
     current = rendition_path(rendition).rsplit("/", 1)[-1]
@@ -179,14 +176,14 @@ def _named(rendition: Rendition) -> MediaFile:
     return dataclasses.replace(media, filename=name, ascii_stem=stem)
 
 
-def resolve_artwork(owner: str, owner_id: int, name: str) -> MediaFile | None:
+def resolve_artwork(owner: str, owner_id: int, name: str, *, members: bool = False) -> MediaFile | None:
     """A show's (always public) or a live episode's artwork image."""
     image = None
     if owner == "s":
         show = Show.objects.filter(pk=owner_id).only("artwork").first()
         image = show.artwork if show is not None else None
     elif owner == "e":
-        episode = selectors.live_episode(episode_id=owner_id)
+        episode = selectors.live_episode(episode_id=owner_id, members=members)
         image = episode.artwork if episode is not None else None
     if not image or not image.name or PurePosixPath(name).stem != "artwork":
         return None
@@ -194,7 +191,9 @@ def resolve_artwork(owner: str, owner_id: int, name: str) -> MediaFile | None:
     return MediaFile(image.name, content_type)
 
 
-def resolve_hls(owner: str, owner_id: int, path: str, version: str | None = None) -> MediaFile | None:
+def resolve_hls(
+    owner: str, owner_id: int, path: str, version: str | None = None, *, members: bool = False
+) -> MediaFile | None:
     """A file of the current HLS package: only names inside the master playlist's folder, never ``..``.
 
     ``version`` is the package's folder version (episodes.links.hls_folder). The master playlist under another
@@ -208,7 +207,9 @@ def resolve_hls(owner: str, owner_id: int, path: str, version: str | None = None
     if content_type is None:
         return None
     episode_id, video_id = _ids(owner, owner_id)
-    master = selectors.live_rendition(episode_id=episode_id, video_id=video_id, kind=Rendition.Kind.HLS, variant="")
+    master = selectors.live_rendition(
+        episode_id=episode_id, video_id=video_id, kind=Rendition.Kind.HLS, variant="", members=members
+    )
     if master is None:
         return None
     folder = PurePosixPath(master.storage_key).parent
@@ -257,29 +258,44 @@ def _requested_range(request: HttpRequest, size: int) -> ByteRange | None:
     return byte_range or (ByteRange(0, size - 1) if size else None)
 
 
-def _proxy_playlist(request: HttpRequest, media: MediaFile) -> HttpResponse:
+@dataclass(frozen=True)
+class Audience:
+    """Who a file is delivered to: the public (cacheable, the CDN when there is one), or members (private, and in
+    S3 mode a short-lived presigned URL, so a revoked member's player cannot keep fetching). ``url`` turns one of
+    our public URLs (a redirect to a file's current version) into the audience's own."""
+
+    cache_control: str = MEDIA_CACHE_CONTROL
+    playlist_cache_control: str = PLAYLIST_CACHE_CONTROL
+    presign_seconds: int | None = None  # S3: always presign, for this long (never the CDN)
+    url: Callable[[str], str] = str
+
+
+PUBLIC = Audience()
+
+
+def _proxy_playlist(request: HttpRequest, media: MediaFile, audience: Audience = PUBLIC) -> HttpResponse:
     with storage().open(media.key, "rb") as fh:
         body = fh.read(PLAYLIST_MAX_BYTES + 1)
     if len(body) > PLAYLIST_MAX_BYTES:
         return HttpResponse("Playlist too large.\n", status=502, content_type="text/plain")
     response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=media.content_type)
     response["Content-Length"] = str(len(body))
-    response["Cache-Control"] = "public, max-age=60"
+    response["Cache-Control"] = audience.playlist_cache_control
     return response
 
 
-def deliver(request: HttpRequest, media: MediaFile | None) -> HttpResponseBase:
+def deliver(request: HttpRequest, media: MediaFile | None, audience: Audience = PUBLIC) -> HttpResponseBase:
     """Serve (local) or redirect to (S3) a resolved file, recording a download when it counts."""
     if media is None:
         return _not_found()
     if media.redirect is not None:
-        moved = HttpResponseRedirect(media.redirect)
-        moved["Cache-Control"] = REDIRECT_CACHE_CONTROL
+        moved = HttpResponseRedirect(audience.url(media.redirect))
+        moved["Cache-Control"] = REDIRECT_CACHE_CONTROL if audience is PUBLIC else audience.cache_control
         for name, value in CORS_HEADERS.items():
             moved[name] = value
         return moved
     try:
-        response = _deliver(request, media)
+        response = _deliver(request, media, audience)
     except FileNotFoundError:
         return _not_found()
     except OSError:
@@ -290,17 +306,20 @@ def deliver(request: HttpRequest, media: MediaFile | None) -> HttpResponseBase:
     return response
 
 
-def _deliver(request: HttpRequest, media: MediaFile) -> HttpResponseBase:
+def _deliver(request: HttpRequest, media: MediaFile, audience: Audience) -> HttpResponseBase:
     if settings.S3_BUCKET:
         if media.key.endswith(".m3u8"):
-            return _proxy_playlist(request, media)
+            return _proxy_playlist(request, media, audience)
         if media.rendition is not None:
             # We never see the body leave S3 or the CDN: count the range the client asked for (docs/measurement.md).
             _record(_listener(request, media), _requested_range(request, media.rendition.byte_size))
         disposition = _disposition(media)
-        redirect = HttpResponseRedirect(
-            media_redirect_url(media.key, content_type=media.content_type, content_disposition=disposition)
-        )
+        if audience.presign_seconds is not None:
+            location = presigned_get_url(media.key, expires=audience.presign_seconds, content_type=media.content_type,
+                                         content_disposition=disposition)  # fmt: skip
+        else:
+            location = media_redirect_url(media.key, content_type=media.content_type, content_disposition=disposition)
+        redirect = HttpResponseRedirect(location)
         redirect["Cache-Control"] = "no-store"  # presigned URLs expire; the redirect must not outlive them
         return redirect
     st = storage()
@@ -311,7 +330,7 @@ def _deliver(request: HttpRequest, media: MediaFile) -> HttpResponseBase:
     listener = _listener(request, media)
     response, _ = serve_file(
         request, opener=lambda: st.open(media.key, "rb"), size=size, modified=modified,
-        content_type=media.content_type, etag=etag, cache_control=MEDIA_CACHE_CONTROL,
+        content_type=media.content_type, etag=etag, cache_control=audience.cache_control,
         extra_headers={"Content-Disposition": disposition} if disposition else None,
         # Count what the server actually wrote, reported when it closes the response (a dropped listener counts
         # only the bytes that went out).

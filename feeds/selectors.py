@@ -18,14 +18,14 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import ExpressionWrapper, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Greatest
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from episodes.models import Episode, EpisodePerson, Rendition, Show, ShowPerson, Status, Transcript, Video
-from episodes.selectors import feed_episodes, is_live_q
+from episodes.selectors import feed_episodes, is_live_q, member_live_q
 
 STATE_REUSE_SECONDS = 1.0
-_recent_states: dict[str, tuple[float, FeedState]] = {}  # slug → (monotonic expiry, state), per process
+_recent_states: dict[tuple[str, bool], tuple[float, FeedState]] = {}  # (slug, members) → (expiry, state)
 
 
 def _scalar(qs: QuerySet[Any], function: str, field: str | Func, output: models.Field[Any, Any]) -> Subquery:
@@ -45,15 +45,26 @@ class FeedState:
     fingerprint: str
 
 
-def feed_state(*, slug: str) -> FeedState | None:
-    """Load the show by slug with every input of its feed summarised, in one query; None if unknown."""
+def _visible(members: bool) -> Q:
+    """Episodes in the public feed, or in members' feeds (members.feeds)."""
+    return member_live_q() if members else is_live_q()
+
+
+def feed_state(*, slug: str, members: bool = False) -> FeedState | None:
+    """Load the show by slug with every input of its feed summarised, in one query; None if unknown.
+
+    ``members=True``: the feed members get (member-only and early-access episodes too; members.feeds)."""
     now = timezone.now()
     show_ref = OuterRef("pk")
     episodes = Episode.objects.filter(show=show_ref)
-    live = episodes.filter(is_live_q())
+    live = episodes.filter(_visible(members))
     # Unpublished and edited-after-publishing episodes move Last-Modified too (an item disappearing is a change).
-    seen = episodes.filter(Q(first_published_at__isnull=False) | is_live_q())
+    seen = episodes.filter(Q(first_published_at__isnull=False) | _visible(members))
     scheduled = episodes.filter(status=Status.PUBLISHED, publish_at__gt=now)
+    if members:  # members also see an early-access episode appear at its members_from time
+        scheduled = episodes.filter(
+            Q(status=Status.PUBLISHED) & (Q(publish_at__gt=now) | Q(members_from__gt=now))
+        ).annotate(member_next=Least("publish_at", Coalesce("members_from", "publish_at")))
     # Two queries, not one OR: SQLite cannot use the owner indexes across an OR of joins and scans the table.
     # Only what hangs off live episodes is in the feed: a draft's upload, a credit on a scheduled episode or a video
     # published while its episode is not must move neither Last-Modified (lastBuildDate) nor the ETag.
@@ -77,7 +88,7 @@ def feed_state(*, slug: str) -> FeedState | None:
             f_live=_scalar(live, "COUNT", "id", integer),
             f_live_publish=_scalar(live, "MAX", "publish_at", moment),
             f_seen_updated=_scalar(seen, "MAX", "updated_at", moment),
-            f_next=_scalar(scheduled, "MIN", "publish_at", moment),
+            f_next=_scalar(scheduled, "MIN", "member_next" if members else "publish_at", moment),
             f_rend_max=_scalar(renditions, "MAX", "id", integer),
             f_rend_count=_scalar(renditions, "COUNT", "id", integer),
             f_rend_created=_scalar(renditions, "MAX", "created_at", moment),
@@ -102,7 +113,7 @@ def feed_state(*, slug: str) -> FeedState | None:
                    "f_video_updated", "f_credit_edited", "f_show_credit_edited")  # fmt: skip
     stamps = [row.updated_at, *(values[k] for k in stamp_names)]
     last_modified = min(max(stamp for stamp in stamps if stamp is not None), now)
-    raw = repr((row.pk, row.updated_at, sorted(values.items())))
+    raw = repr((row.pk, row.updated_at, members, sorted(values.items())))
     return FeedState(
         show=row,
         live_count=int(values["f_live"] or 0),
@@ -130,7 +141,11 @@ FEED_RENDITION_KINDS = (
 )  # fmt: skip
 
 
-def recent_feed_state(*, slug: str) -> FeedState | None:
+def _read_state(slug: str, members: bool) -> FeedState | None:
+    return feed_state(slug=slug, members=True) if members else feed_state(slug=slug)
+
+
+def recent_feed_state(*, slug: str, members: bool = False) -> FeedState | None:
     """``feed_state(slug=…)``, reused by this process for up to STATE_REUSE_SECONDS (never past a scheduled episode).
 
     Under load the fingerprint query (~5–20 ms on a 2,000-episode SQLite show: it reads every episode's
@@ -140,21 +155,21 @@ def recent_feed_state(*, slug: str) -> FeedState | None:
     transaction the state is always read afresh: it may hold writes this process has not committed.
     """
     if connection.in_atomic_block:
-        return feed_state(slug=slug)
+        return _read_state(slug, members)
     now = time.monotonic()
-    reused = _recent_states.get(slug)
+    reused = _recent_states.get((slug, members))
     if reused is not None and reused[0] > now:
         return reused[1]
-    state = feed_state(slug=slug)
+    state = _read_state(slug, members)
     if state is None:
-        _recent_states.pop(slug, None)
+        _recent_states.pop((slug, members), None)
         return None
     until = now + STATE_REUSE_SECONDS
     if state.next_scheduled_at is not None:
         until = min(until, now + (state.next_scheduled_at - timezone.now()).total_seconds())
     if len(_recent_states) >= 1000:  # bounded by the number of shows polled within a second
         _recent_states.clear()
-    _recent_states[slug] = (until, state)
+    _recent_states[(slug, members)] = (until, state)
     return state
 
 
@@ -181,13 +196,24 @@ def _grouped(rows: Iterable[tuple[Any, ...]], index: int = 0) -> dict[int, list[
     return dict(groups)
 
 
-def feed_rows(*, show: Show, offset: int = 0, limit: int | None = None) -> FeedRows:
+def _member_episodes(show: Show) -> QuerySet[Episode]:
+    """Members' feed episodes, newest first by the time members got them (``member_at`` stands for publish_at: an
+    early-access episode keeps the date members first saw, so it does not jump when it goes public)."""
+    member_at = Least("publish_at", Coalesce("members_from", "publish_at"))
+    qs = Episode.objects.filter(member_live_q(), show=show).annotate(member_at=member_at)
+    return qs.order_by("-member_at", "-id")
+
+
+MEMBER_EPISODE_COLUMNS = tuple("member_at" if name == "publish_at" else name for name in EPISODE_COLUMNS)
+
+
+def feed_rows(*, show: Show, offset: int = 0, limit: int | None = None, members: bool = False) -> FeedRows:
     """The feed's episodes and related rows in one query per table, whatever the number of episodes."""
     # feed_episodes() is the shared visibility + ordering rule; its prefetches are replaced by the bulk reads.
-    live = feed_episodes(show=show).prefetch_related(None).select_related(None)
+    live = _member_episodes(show) if members else feed_episodes(show=show).prefetch_related(None).select_related(None)
     # Whether an episode has chapters, not the chapters: decoding 2,000 JSON lists was a quarter of this query.
     has_chapters = ExpressionWrapper(~Q(chapters=[]), output_field=models.BooleanField())
-    qs = live.annotate(has_chapters=has_chapters).values_list(*EPISODE_COLUMNS)
+    qs = live.annotate(has_chapters=has_chapters).values_list(*(MEMBER_EPISODE_COLUMNS if members else EPISODE_COLUMNS))
     if limit is not None:
         qs = qs[offset : offset + limit]
     episodes = list(qs)
@@ -196,7 +222,8 @@ def feed_rows(*, show: Show, offset: int = 0, limit: int | None = None) -> FeedR
     # A page names its ≤100 ids; the full feed uses a subquery instead of thousands of parameters.
     id_query: Any = [row[0] for row in episodes] if limit is not None else live.order_by().values("id")
     renditions = Rendition.objects.filter(kind__in=FEED_RENDITION_KINDS).order_by("kind", "-height", "id")
-    videos = dict(Video.objects.filter(is_live_q(), episode__in=id_query).order_by().values_list("episode_id", "id"))
+    video_live = member_live_q(episodes=False) if members else is_live_q()
+    videos = dict(Video.objects.filter(video_live, episode__in=id_query).order_by().values_list("episode_id", "id"))
     return FeedRows(
         episodes=episodes,
         renditions=_grouped(renditions.filter(episode__in=id_query).values_list(*RENDITION_COLUMNS)),
@@ -218,32 +245,41 @@ def show_with_credits(*, show: Show) -> Show:
     )
 
 
-def live_episode(*, episode_id: int) -> Episode | None:
-    return Episode.objects.filter(is_live_q(), pk=episode_id).select_related("show").first()
+def _live(members: bool, *, episodes: bool = True) -> Q:
+    """Who may fetch an item's files: anyone (live), or a member (members.delivery)."""
+    return member_live_q(episodes=episodes) if members else is_live_q()
 
 
-def live_video(*, video_id: int) -> Video | None:
-    return Video.objects.filter(is_live_q(), pk=video_id).select_related("show").first()
+def live_episode(*, episode_id: int, members: bool = False) -> Episode | None:
+    return Episode.objects.filter(_live(members), pk=episode_id).select_related("show").first()
 
 
-def live_rendition(*, episode_id: int | None, video_id: int | None, kind: str, variant: str) -> Rendition | None:
+def live_video(*, video_id: int, members: bool = False) -> Video | None:
+    return Video.objects.filter(_live(members, episodes=False), pk=video_id).select_related("show").first()
+
+
+def live_rendition(
+    *, episode_id: int | None, video_id: int | None, kind: str, variant: str, members: bool = False
+) -> Rendition | None:
     """The current rendition of kind+variant of a live episode or video (None for drafts: never leak them)."""
     qs = Rendition.objects.filter(kind=kind, variant=variant)
     if episode_id is not None:
-        qs = qs.filter(episode_id=episode_id, episode__in=Episode.objects.filter(is_live_q()))
+        qs = qs.filter(episode_id=episode_id, episode__in=Episode.objects.filter(_live(members)))
     elif video_id is not None:
-        qs = qs.filter(video_id=video_id, video__in=Video.objects.filter(is_live_q()))
+        qs = qs.filter(video_id=video_id, video__in=Video.objects.filter(_live(members, episodes=False)))
     else:
         return None
     return qs.select_related("episode__show", "video__show").order_by("-id").first()
 
 
-def live_transcript(*, episode_id: int | None, video_id: int | None, language: str, fmt: str) -> Transcript | None:
+def live_transcript(
+    *, episode_id: int | None, video_id: int | None, language: str, fmt: str, members: bool = False
+) -> Transcript | None:
     qs = Transcript.objects.filter(language=language, format=fmt)
     if episode_id is not None:
-        qs = qs.filter(episode_id=episode_id, episode__in=Episode.objects.filter(is_live_q()))
+        qs = qs.filter(episode_id=episode_id, episode__in=Episode.objects.filter(_live(members)))
     elif video_id is not None:
-        qs = qs.filter(video_id=video_id, video__in=Video.objects.filter(is_live_q()))
+        qs = qs.filter(video_id=video_id, video__in=Video.objects.filter(_live(members, episodes=False)))
     else:
         return None
     return qs.select_related("episode__show", "video__show").first()

@@ -7,7 +7,7 @@ import math
 import re
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponsePermanentRedirect
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -61,6 +61,10 @@ def show_feed(request: HttpRequest, slug: str) -> HttpResponseBase:
     state = recent_feed_state(slug=slug)
     if state is None:
         return _text(404, "No show has this feed address.")
+    if state.show.feed_moved and state.show.new_feed_url:  # the show moved away: apps follow a 301 for good
+        moved = HttpResponsePermanentRedirect(state.show.new_feed_url)
+        moved["Cache-Control"] = f"public, max-age={settings.FEED_CACHE_SECONDS}"
+        return moved
     try:
         page = _page(request)
     except ValueError as exc:

@@ -15,6 +15,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from episodes.api import router as episodes_router
 from episodes.services.errors import DomainError
 from feeds.api import router as feeds_stats_router
+from imports.api import router as imports_router
+from members.api import router as members_router
 
 api = NinjaAPI(
     title="Media Hub API",
@@ -25,6 +27,8 @@ api = NinjaAPI(
 )
 api.add_router("/v1/", episodes_router)
 api.add_router("/v1/stats/", feeds_stats_router)
+api.add_router("/v1/members/", members_router)
+api.add_router("/v1/imports/", imports_router)
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, object]:

@@ -115,6 +115,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "episodes",
     "feeds",
+    "members",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -369,6 +371,19 @@ WEBSUB_HUB_URL = os.environ.get("WEBSUB_HUB_URL", "")
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 300)
 # Listener ids are salted hashes of IP + User-Agent; the salt is derived from SECRET_KEY unless given.
 ANALYTICS_SALT = os.environ.get("ANALYTICS_SALT", "")
+# Member-only feeds (members/): the webhook's shared secret (empty: the webhook answers 503), how long a signed
+# call stays valid, how long a member's media redirect (S3 presigned URL) lives, and when a token counts as shared.
+MEMBERS_WEBHOOK_SECRET = os.environ.get("MEMBERS_WEBHOOK_SECRET", "")
+MEMBERS_WEBHOOK_TOLERANCE_SECONDS = env_int("MEMBERS_WEBHOOK_TOLERANCE_SECONDS", 300)
+MEMBERS_MEDIA_URL_SECONDS = env_int("MEMBERS_MEDIA_URL_SECONDS", 300)
+MEMBERS_SHARING_NETWORKS = env_int("MEMBERS_SHARING_NETWORKS", 6)
+MEMBERS_SHARING_APPS = env_int("MEMBERS_SHARING_APPS", 4)
+MEMBERS_USE_RETENTION_DAYS = env_int("MEMBERS_USE_RETENTION_DAYS", 30)
+# Importing shows from RSS (imports/): fetching private, loopback and link-local addresses is refused unless allowed
+# (tests allow it for their 127.0.0.1 servers); feed documents are bounded; enclosures by MEDIA_MAX_UPLOAD_BYTES.
+IMPORT_ALLOW_PRIVATE_NETWORKS = env_bool("IMPORT_ALLOW_PRIVATE_NETWORKS", False)
+IMPORT_MAX_FEED_BYTES = env_int("IMPORT_MAX_FEED_BYTES", 50 * 1024 * 1024)
+IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 5)
 # Raw listener windows (pseudonymous) are deleted this many days after they started; daily counts are kept.
 # At least 1: a request looks for a window its listener opened the day before.
 DOWNLOAD_EVENTS_RETENTION_DAYS = env_int("DOWNLOAD_EVENTS_RETENTION_DAYS", 90)
@@ -399,6 +414,8 @@ CACHES = {
 CELERY_TASK_ROUTES["feeds.*"] = {"queue": "default"}
 CELERY_BEAT_SCHEDULE["feeds-websub-scan"] = {"task": "feeds.websub_scan", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["feeds-prune-download-events"] = {"task": "feeds.prune_download_events", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["members-prune"] = {"task": "members.prune", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["imports-sweep"] = {"task": "imports.sweep", "schedule": 60.0}
 # Feed items stored ahead of requests (feeds.items): a no-op read of keys unless a deploy or an import left some.
 CELERY_BEAT_SCHEDULE["feeds-prepare-items"] = {"task": "feeds.prepare_items", "schedule": 300.0}
 

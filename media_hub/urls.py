@@ -17,5 +17,6 @@ urlpatterns = [
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("feeds.urls")),
+    path("", include("members.urls")),
     path("", include("episodes.urls_public")),
 ]

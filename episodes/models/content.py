@@ -99,6 +99,10 @@ class Show(models.Model):
     locked = models.BooleanField(default=True, help_text="podcast:locked — other platforms may not import it.")
     funding = models.JSONField(default=list, blank=True, validators=[validate_funding])
     new_feed_url = models.URLField(blank=True, help_text="Set when the show has moved to another feed.")
+    feed_moved = models.BooleanField(
+        default=False,
+        help_text="Answer the feed URL with a 301 to the new feed URL (first let apps read itunes:new-feed-url).",
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shows")
     people = models.ManyToManyField(Person, through="ShowPerson", blank=True, related_name="shows")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -168,6 +172,15 @@ class Episode(models.Model):
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
     chapters = models.JSONField(default=list, blank=True, validators=[validate_chapters])
     soundbites = models.JSONField(default=list, blank=True, validators=[validate_soundbites])
+    # Member content (members.feeds): only in members' private feeds (bonus, ad-free versions), or there early.
+    members_only = models.BooleanField(
+        default=False, help_text="Only members get it (private feeds); the public feed, API and pages never show it."
+    )
+    members_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Early access: members' feeds carry it from this time; the public at publish time.",
+    )
     people = models.ManyToManyField(Person, through="EpisodePerson", blank=True, related_name="episodes")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -228,6 +241,7 @@ class Video(models.Model):
     episode = models.OneToOneField(
         Episode, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_video"
     )
+    members_only = models.BooleanField(default=False, help_text="Only members get it; never public.")
     guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

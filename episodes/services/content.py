@@ -19,10 +19,11 @@ from .errors import Conflict, InvalidInput
 SHOW_FIELDS = {
     "title", "slug", "description", "language", "artwork", "categories", "explicit", "author", "owner_name",
     "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding", "new_feed_url",
+    "feed_moved",
 }  # fmt: skip
 EPISODE_FIELDS = {
     "title", "slug", "summary", "show_notes", "season", "number", "episode_type", "explicit", "artwork",
-    "chapters", "soundbites",
+    "chapters", "soundbites", "members_only", "members_from",
 }  # fmt: skip
 VIDEO_FIELDS = {"title", "slug", "description"}
 
