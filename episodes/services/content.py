@@ -14,10 +14,11 @@ from episodes.signals import feed_changed
 
 from .common import apply_fields, validate_and_save
 from .errors import Conflict, InvalidInput
+from .readiness import chapter_problem, media_duration, require_live_ready
 
 SHOW_FIELDS = {
-    "title", "slug", "description", "language", "artwork", "categories", "explicit", "author", "owner_name",
-    "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding", "new_feed_url",
+    "title", "slug", "description", "language", "time_zone", "artwork", "categories", "explicit", "author",
+    "owner_name", "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding", "new_feed_url",
 }  # fmt: skip
 EPISODE_FIELDS = {
     "title", "slug", "summary", "show_notes", "season", "number", "episode_type", "explicit", "artwork",
@@ -64,6 +65,10 @@ def episode_update(*, episode: Episode, **fields: Any) -> Episode:
         episode.guid = str(fields.pop("guid"))
         changed.append("guid")
     fields.pop("guid", None)
+    if "chapters" in fields and isinstance(fields["chapters"], list):
+        problem = chapter_problem(fields["chapters"], media_duration(episode))
+        if problem:
+            raise InvalidInput(f"chapters: {problem}", fields={"chapters": [problem]})
     changed += apply_fields(episode, fields, EPISODE_FIELDS)
     validate_and_save(episode, update_fields=changed)
     return episode
@@ -91,6 +96,7 @@ def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no
         owner_field = "episode" if isinstance(locked, Episode) else "video"
         if not Rendition.objects.filter(**{owner_field: locked, "kind": media_kind}).exists():
             raise Conflict(no_media, code="no_media")
+        require_live_ready(locked)  # 422 naming the fields: never publish into a feed that cannot be built
         locked.publish_at = _publish_time(publish_at)
         locked.status = Status.PUBLISHED
         if locked.first_published_at is None or locked.first_published_at > timezone.now():
