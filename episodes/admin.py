@@ -163,7 +163,7 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
 
         def bind(view: Any) -> Any:
-            return wrap(lambda request, **kw: view(self, request, **kw))
+            return wrap(lambda request, **kw: view(request, self, **kw))
 
         studio = [
             path("<path:pk>/studio/status.json", bind(studio_views.status_view), name=f"episodes_{name}_studio_status"),

@@ -83,6 +83,9 @@ class VideoIn(VideoPatch):
 
 class PublishIn(StrictIn):
     publish_at: datetime | None = Field(None, description="Omit to publish now; a future time schedules.")
+    when_ready: bool = Field(
+        False, description="Publish the moment processing succeeds (at once if it already has); not with publish_at."
+    )
 
 
 class TranscriptIn(StrictIn):

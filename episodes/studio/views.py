@@ -61,7 +61,7 @@ def status_payload(item: Episode | Video) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def status_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: str) -> JsonResponse:
+def status_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str) -> JsonResponse:
     """Polled by the edit page every 2 s while something is processing."""
     response = JsonResponse(status_payload(item_or_404(model_admin, request, pk)))
     response["Cache-Control"] = "no-store"
@@ -69,7 +69,7 @@ def status_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: st
 
 
 @require_POST
-def publish_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: str) -> HttpResponse:
+def publish_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str) -> HttpResponse:
     item = item_or_404(model_admin, request, pk)
     form = PublishForm(request.POST)
     back = HttpResponseRedirect(change_url(item))
@@ -111,7 +111,7 @@ def publish_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: s
 
 
 @require_POST
-def transcript_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: str) -> HttpResponse:
+def transcript_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str) -> HttpResponse:
     item = item_or_404(model_admin, request, pk)
     form = TranscriptForm(request.POST, request.FILES)
     back = HttpResponseRedirect(change_url(item) + "#studio-transcripts")
@@ -143,7 +143,7 @@ def transcript_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk
 
 @require_POST
 def transcript_delete_view(
-    model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: str, language: str, fmt: str
+    request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, language: str, fmt: str
 ) -> HttpResponse:
     item = item_or_404(model_admin, request, pk)
     try:
@@ -154,7 +154,7 @@ def transcript_delete_view(
     return HttpResponseRedirect(change_url(item) + "#studio-transcripts")
 
 
-def file_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: str, rendition_id: str) -> HttpResponse:
+def file_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, rendition_id: str) -> HttpResponse:
     """A rendition's file for the producer's preview, drafts included (the public /d/ URLs serve live items only)."""
     from django.conf import settings
     from django.core.files.storage import default_storage
