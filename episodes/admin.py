@@ -153,6 +153,7 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
     form = MediaUploadForm
     actions = ["publish_now", "unpublish", "reprocess"]
     change_form_template = "studio/change_form.html"
+    exclude = ["publish_when_ready", "publish_problem"]  # set by the studio's publish buttons, shown in its panel
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # The panel reads renditions and transcripts from these prefetches: a constant number of queries.

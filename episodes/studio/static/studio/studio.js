@@ -100,7 +100,9 @@ function waveform(container, audio) {
   container.after(tools);
   const chaptersBox = $('[data-rows-name="chapters"]');
   const soundbitesBox = $('[data-rows-name="soundbites"]');
-  let wave = null, view = { start: 0, span: 0 }, drag = null;
+  let wave = null, view = { start: 0, span: 0 }, drag = null, playhead = 0;
+  // The playhead is ours: set by a click even before the audio has loaded, followed while it plays.
+  const seek = (t) => { playhead = t; try { audio.currentTime = t; } catch (e) { /* not loaded yet */ } };
   const duration = () => (wave ? wave.length * wave.samples_per_pixel / wave.sample_rate : 0);
 
   function chapterInputs() {
@@ -119,11 +121,11 @@ function waveform(container, audio) {
     g.clearRect(0, 0, w, h);
     const pps = wave.sample_rate / wave.samples_per_pixel; // points per second
     const first = Math.max(0, Math.floor(view.start * pps)), last = Math.min(wave.length, Math.ceil((view.start + view.span) * pps));
-    const perPx = Math.max(1, (last - first) / w), scale = (1 << (wave.bits - 1));
+    const ratio = (last - first) / w, scale = (1 << (wave.bits - 1));
     g.fillStyle = "#2b6cb0";
-    // One min/max pair per pixel column: the cost is the canvas width, whatever the episode's length.
+    // One min/max per pixel column: the cost is the canvas width, whatever the episode's length or the zoom.
     for (let x = 0; x < w; x++) {
-      const a = first + Math.floor(x * perPx), b = Math.min(last, first + Math.floor((x + 1) * perPx));
+      const a = first + Math.floor(x * ratio), b = Math.min(last, first + Math.floor((x + 1) * ratio));
       let lo = 0, hi = 0;
       for (let i = a; i < Math.max(b, a + 1) && i < wave.length; i++) {
         const mn = wave.data[2 * i], mx = wave.data[2 * i + 1];
@@ -138,9 +140,9 @@ function waveform(container, audio) {
       g.fillRect(x - dpr, 0, 2 * dpr, h);
       g.fillText(c.title.value || "Chapter", x + 4 * dpr, 14 * dpr);
     }
-    const px = xOf(audio.currentTime || 0);
+    const px = xOf(playhead);
     g.fillStyle = "#000"; g.fillRect(px - dpr / 2, 0, dpr, h);
-    $("[data-wave-info]", tools).textContent = `Playhead ${fmtTime(audio.currentTime || 0)} of ${fmtTime(duration())}`;
+    $("[data-wave-info]", tools).textContent = `Playhead ${fmtTime(Math.round(playhead * 10) / 10)} of ${fmtTime(duration())}`;
   }
 
   function nearChapter(x) {
@@ -150,7 +152,7 @@ function waveform(container, audio) {
   canvas.addEventListener("pointerdown", (ev) => {
     const x = canvasX(ev), hit = nearChapter(x);
     if (hit) { drag = hit; canvas.setPointerCapture(ev.pointerId); return; }
-    audio.currentTime = Math.max(0, Math.min(duration(), tOf(x)));
+    seek(Math.max(0, Math.min(duration(), tOf(x))));
     draw();
   });
   canvas.addEventListener("pointermove", (ev) => {
@@ -163,24 +165,25 @@ function waveform(container, audio) {
   tools.addEventListener("click", (ev) => {
     const zoom = ev.target.dataset.zoom;
     if (zoom) {
-      const centre = audio.currentTime || view.start + view.span / 2;
+      const centre = playhead || view.start + view.span / 2;
       view.span = Math.max(5, Math.min(duration(), zoom === "in" ? view.span / 2 : view.span * 2));
       view.start = Math.max(0, Math.min(duration() - view.span, centre - view.span / 2));
       draw();
     }
     if (ev.target.hasAttribute("data-add-chapter") && chaptersBox) {
-      const row = chaptersBox.addRow({ start: fmtTime(Math.round((audio.currentTime || 0) * 10) / 10), title: "" });
+      const row = chaptersBox.addRow({ start: fmtTime(Math.round(playhead * 10) / 10), title: "" });
       $('input[data-key="title"]', row).focus();
       draw();
     }
     if (ev.target.hasAttribute("data-add-soundbite") && soundbitesBox) {
-      const start = Math.round((audio.currentTime || 0) * 10) / 10;
+      const start = Math.round(playhead * 10) / 10;
       soundbitesBox.addRow({ start: fmtTime(start), duration: String(Math.min(30, Math.max(1, Math.floor(duration() - start)))) });
     }
   });
   if (chaptersBox) chaptersBox.addEventListener("input", draw);
-  audio.addEventListener("timeupdate", draw);
-  audio.addEventListener("seeked", draw);
+  const follow = () => { if (!audio.paused || audio.currentTime) playhead = audio.currentTime; draw(); };
+  audio.addEventListener("timeupdate", follow);
+  audio.addEventListener("seeked", follow);
   window.addEventListener("resize", draw);
   fetch(container.dataset.waveformUrl, { credentials: "same-origin" }).then((r) => r.json()).then((json) => {
     const channels = json.channels || 1;
