@@ -36,6 +36,7 @@ from episodes.services.errors import DomainError
 from episodes.services.readiness import chapter_problem, media_duration
 from episodes.services.uploads import media_reprocess, media_source_create
 from episodes.services.video_episode import video_make_episode
+from episodes.studio import uploads as studio_uploads
 from episodes.studio import views as studio_views
 from episodes.studio.panel import panel_context
 from episodes.studio.scoping import ParentScopedInline, SharedForProducers, ShowScoped
@@ -159,6 +160,9 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
         # The panel reads renditions and transcripts from these prefetches: a constant number of queries.
         return super().get_queryset(request).select_related("show").prefetch_related("renditions", "transcripts")
 
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Sequence[str]]:
+        return {} if obj else {"slug": ("title",)}  # a missing slug must not cost the producer their chosen file
+
     def get_urls(self) -> list[URLPattern]:
         name = self.model._meta.model_name
         wrap = self.admin_site.admin_view
@@ -175,6 +179,12 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
                  bind(studio_views.transcript_delete_view), name=f"episodes_{name}_studio_transcript_delete"),
             path("<path:pk>/studio/file/<int:rendition_id>", bind(studio_views.file_view),
                  name=f"episodes_{name}_studio_file"),
+            path("<path:pk>/studio/uploads/", bind(studio_uploads.upload_start_view),
+                 name=f"episodes_{name}_studio_upload"),
+            path("<path:pk>/studio/uploads/<uuid:session_id>/parts/<int:number>/",
+                 bind(studio_uploads.upload_part_view), name=f"episodes_{name}_studio_upload_part"),
+            path("<path:pk>/studio/uploads/<uuid:session_id>/complete/", bind(studio_uploads.upload_complete_view),
+                 name=f"episodes_{name}_studio_upload_complete"),
         ]  # fmt: skip
         return studio + super().get_urls()
 

@@ -34,21 +34,27 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
     by_kind: dict[str, list[Rendition]] = {}
     for r in renditions:
         by_kind.setdefault(r.kind, []).append(r)
-    checks = [{"check": c, "url": fix_url(c, item)} for c in live_checks(item)]
-    audio = (by_kind.get(Rendition.Kind.AUDIO_MP3) or by_kind.get(Rendition.Kind.AUDIO_AAC) or [None])[0]
+    all_checks = live_checks(item)
+    checks = [{"check": c, "url": fix_url(c, item)} for c in all_checks]
+
+    def first(*kinds: str) -> Rendition | None:
+        return next((r for kind in kinds for r in by_kind.get(kind, [])), None)
+
+    audio = first(Rendition.Kind.AUDIO_MP3, Rendition.Kind.AUDIO_AAC)
     videos = sorted(by_kind.get(Rendition.Kind.VIDEO_MP4, []), key=lambda r: r.height or 0, reverse=True)
-    waveform = (by_kind.get(Rendition.Kind.WAVEFORM) or [None])[0]
-    poster = (by_kind.get(Rendition.Kind.POSTER) or [None])[0]
-    storyboard = (by_kind.get(Rendition.Kind.STORYBOARD) or [None])[0]
+    waveform = first(Rendition.Kind.WAVEFORM)
+    poster = first(Rendition.Kind.POSTER)
+    storyboard = first(Rendition.Kind.STORYBOARD)
     name = item._meta.model_name
     return {
         "item": item,
         "noun": item._meta.verbose_name,
         "checks": checks,
-        "blocking": [c for c in checks if c["check"].required and not c["check"].ok],
+        "blocking": [c for c in all_checks if c.required and not c.ok],
         "status": status_payload(item),
         "status_url": reverse(f"admin:episodes_{name}_studio_status", args=[item.pk]),
         "publish_url": reverse(f"admin:episodes_{name}_studio_publish", args=[item.pk]),
+        "upload_url": reverse(f"admin:episodes_{name}_studio_upload", args=[item.pk]),
         "transcript_url": reverse(f"admin:episodes_{name}_studio_transcript", args=[item.pk]),
         "publish_form": PublishForm(),
         "transcript_form": TranscriptForm(),

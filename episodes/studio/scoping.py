@@ -75,7 +75,7 @@ class ShowScoped:
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "show" and not is_staff(request.user):
-            kwargs["queryset"] = Show.objects.filter(members=request.user)
+            kwargs["queryset"] = Show.objects.filter(members=request.user.pk)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 

@@ -40,7 +40,7 @@ def item_or_404(model_admin: admin.ModelAdmin[Any], request: HttpRequest, pk: st
     item = model_admin.get_object(request, pk)
     if item is None or not model_admin.has_change_permission(request, item):
         raise Http404("No such item.")
-    return item  # type: ignore[no-any-return]
+    return item
 
 
 def change_url(item: Episode | Video) -> str:
