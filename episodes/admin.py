@@ -53,6 +53,11 @@ class MediaUploadForm(forms.ModelForm):
         "It is processed in the background; progress shows below.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].allow_unicode = True  # type: ignore[attr-defined]  # prepopulate keeps Cyrillic
+
 
 class EpisodeForm(MediaUploadForm):
     """Chapters and soundbites as rows of inputs (the waveform fills them), checked against the media's length."""
@@ -85,6 +90,7 @@ class ShowForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["slug"].allow_unicode = True  # type: ignore[attr-defined]  # prepopulate keeps Cyrillic
         self.fields["category_picks"].initial = [
             "/".join(p for p in pair if p) for pair in (self.instance.categories or [])
         ]
