@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -185,6 +186,8 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
                  bind(studio_views.transcript_delete_view), name=f"episodes_{name}_studio_transcript_delete"),
             path("<path:pk>/studio/file/<int:rendition_id>", bind(studio_views.file_view),
                  name=f"episodes_{name}_studio_file"),
+            path("<path:pk>/studio/stats/", bind(partial(studio_views.stats_view, show_level=False)),
+                 name=f"episodes_{name}_studio_stats"),
             path("<path:pk>/studio/uploads/", bind(studio_uploads.upload_start_view),
                  name=f"episodes_{name}_studio_upload"),
             path("<path:pk>/studio/uploads/<uuid:session_id>/parts/<int:number>/",
@@ -251,6 +254,13 @@ class ShowAdmin(ShowScoped, admin.ModelAdmin):
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Sequence[str]]:
         return {} if obj else {"slug": ("title",)}
+
+    change_form_template = "studio/show_change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        stats = self.admin_site.admin_view(lambda request, pk: studio_views.stats_view(request, self, pk,
+                                                                                        show_level=True))  # fmt: skip
+        return [path("<path:pk>/studio/stats/", stats, name="episodes_show_studio_stats"), *super().get_urls()]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = [str(f) for f in super().get_readonly_fields(request, obj)]

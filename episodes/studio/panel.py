@@ -54,6 +54,7 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
         "status": status_payload(item),
         "status_url": reverse(f"admin:episodes_{name}_studio_status", args=[item.pk]),
         "publish_url": reverse(f"admin:episodes_{name}_studio_publish", args=[item.pk]),
+        "stats_name": f"admin:episodes_{name}_studio_stats" if isinstance(item, Episode) else "",
         "upload_url": reverse(f"admin:episodes_{name}_studio_upload", args=[item.pk]),
         "transcript_url": reverse(f"admin:episodes_{name}_studio_transcript", args=[item.pk]),
         "publish_form": PublishForm(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Any
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import admin, messages
@@ -179,3 +180,28 @@ def file_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str,
         cache_control="private, no-cache",
     )
     return response  # type: ignore[return-value]
+
+
+def stats_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, *, show_level: bool) -> HttpResponse:
+    """Downloads per day (90 days), by app, first 7/30 days per episode, embed views; ``?csv=daily|apps|episodes``."""
+    from django.template.response import TemplateResponse
+    from django.utils import timezone
+
+    from .stats import stats_context, stats_csv
+
+    obj = model_admin.get_object(request, pk)
+    if obj is None or not model_admin.has_view_permission(request, obj):
+        raise Http404("No such item.")
+    if not show_level and not isinstance(obj, Episode):
+        raise Http404("Statistics are kept for shows and episodes.")
+    show, episode = (obj, None) if show_level else (obj.show, obj)
+    context = stats_context(show=show, episode=episode, today=timezone.now().date())
+    what = request.GET.get("csv", "")
+    if what in {"daily", "apps", "episodes"}:
+        name = f"{show.slug}{'-' + str(episode.pk) if episode else ''}-{what}.csv"
+        response = HttpResponse(stats_csv(context, what), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return response
+    context.update({**model_admin.admin_site.each_context(request), "title": f"Statistics: {obj}",
+                    "opts": model_admin.model._meta, "obj": obj})  # fmt: skip
+    return TemplateResponse(request, "studio/stats.html", context)

@@ -301,3 +301,45 @@ def test_publish_when_ready_with_real_processing(show: Show, episode: Episode, s
     episode.refresh_from_db()
     assert episode.status == Status.PUBLISHED, episode.publish_problem
     assert not episode.publish_when_ready
+
+
+def test_stats_pages_draw_90_days_compare_first_7_and_30_days_and_export_csv(
+    client: Client, people: dict[str, User], show: Show, ready_episode: Episode
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from episodes.models import EmbedView
+    from feeds.models import DailyDownloads
+
+    today = timezone.now().date()
+    live = today - timedelta(days=20)
+    Episode.objects.filter(pk=ready_episode.pk).update(
+        status=Status.PUBLISHED, publish_at=timezone.now() - timedelta(days=20),
+        first_published_at=timezone.now() - timedelta(days=20),
+    )  # fmt: skip
+    target = f"e:{ready_episode.pk}"
+    for age, app, n in [(0, "Apple Podcasts", 5), (3, "Overcast", 2), (10, "Apple Podcasts", 4), (19, "Spotify", 1)]:
+        DailyDownloads.objects.create(day=live + timedelta(days=age), target=target, show=show, episode=ready_episode,
+                                      app=app, downloads=n)  # fmt: skip
+    EmbedView.objects.create(day=today, viewer="v1", target=target, show=show, episode=ready_episode)
+    login(client, people["a"])
+    page = client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200 and "Downloads per day: 12 in 90 days" in body and "<rect" in body
+    assert "Apple Podcasts" in body and "Embed views: 1" in body
+    daily = client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk]), {"csv": "daily"})
+    assert daily["Content-Type"].startswith("text/csv")
+    lines = daily.content.decode().splitlines()
+    assert lines[0] == "day,downloads,embed_views" and len(lines) == 91
+    assert f"{live.isoformat()},5,0" in lines and f"{today.isoformat()},0,1" in lines
+    episodes_csv = client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk]), {"csv": "episodes"})
+    row = episodes_csv.content.decode().splitlines()[1].split(",")
+    assert row[-2:] == ["7", "12"]  # first 7 days: 5 + 2; first 30 days: all 12
+    apps = client.get(reverse("admin:episodes_episode_studio_stats", args=[ready_episode.pk]), {"csv": "apps"})
+    assert apps.content.decode().splitlines()[1] == "Apple Podcasts,9"
+    # Another show's producer: not found.
+    login(client, people["b"])
+    assert client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk])).status_code == 404
+    assert client.get(reverse("admin:episodes_episode_studio_stats", args=[ready_episode.pk])).status_code == 404

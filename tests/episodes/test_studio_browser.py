@@ -172,13 +172,30 @@ def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     status, _, chapters = web_server.get(f"/d/e/{episode.pk}/chapters.json")
     assert status == 200 and "Новини" in chapters.decode()
 
-    # 6. A producer of another show sees none of it.
+    # 6. How it does: downloads per day, first 7/30 days, apps, embed views (rows as the counters write them).
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feeds.models import DailyDownloads
+
+    today = timezone.now().date()
+    for age, app, n in [(0, "Apple Podcasts", 5), (0, "Overcast", 3), (1, "Spotify", 2)]:
+        DailyDownloads.objects.create(day=today - timedelta(days=age), target=f"e:{episode.pk}", show=show,
+                                      episode=episode, app=app, downloads=n)  # fmt: skip
+    page.goto(f"{base}/admin/episodes/show/{show.pk}/studio/stats/")
+    assert "Downloads per day: 10" in page.inner_text("#content")
+    page.screenshot(path=str(SHOTS / "6-show-statistics.png"), full_page=True)
+
+    # 7. A producer of another show sees none of it.
     other_page = _login(browser, web_server, "producer_b", "pw-b-123456")
     other_page.goto(f"{base}/admin/episodes/episode/")
     assert "Тиждень 6" not in other_page.content()
     other_page.goto(f"{base}/admin/episodes/episode/{episode.pk}/change/")
     assert "Тиждень 6" not in other_page.content()
+    other_page.goto(f"{base}/admin/episodes/show/{show.pk}/studio/stats/")
+    assert "Downloads per day" not in other_page.content()
     other_page.goto(f"{base}/admin/episodes/processingjob/")
     assert "take" not in other_page.content() and "speech.wav" not in other_page.content()
-    other_page.screenshot(path=str(SHOTS / "6-other-producer-sees-nothing.png"), full_page=True)
+    other_page.screenshot(path=str(SHOTS / "7-other-producer-sees-nothing.png"), full_page=True)
     assert not errors, errors
