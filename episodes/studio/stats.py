@@ -78,7 +78,9 @@ def stats_context(*, show: Show, episode: Episode | None, today: date) -> dict[s
     embeds_qs = EmbedView.objects.filter(show=show, day__gte=since, day__lte=today)
     if episode is not None:
         embeds_qs = embeds_qs.filter(episode=episode)
-    embed_rows = list(embeds_qs.values("day").annotate(n=Count("id")).order_by("day"))
+    embed_rows: list[dict[str, Any]] = [
+        dict(r) for r in embeds_qs.values("day").annotate(n=Count("id")).order_by("day")
+    ]
     embeds = daily_series(embed_rows, since, DAYS, key="n")
     compare: list[dict[str, Any]] = []
     if episode is None:

@@ -65,7 +65,7 @@ def upload_start_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], 
     owner = {"episode": item} if isinstance(item, Episode) else {"video": item}
     try:
         existing = (
-            UploadSession.objects.filter(user=request.user, state=UploadSession.State.OPEN, byte_size=size, **owner)
+            UploadSession.objects.filter(user=request.user.pk, state=UploadSession.State.OPEN, byte_size=size, **owner)
             .order_by("-created_at")
             .first()
         )
