@@ -186,6 +186,7 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
                  bind(studio_views.transcript_delete_view), name=f"episodes_{name}_studio_transcript_delete"),
             path("<path:pk>/studio/file/<int:rendition_id>", bind(studio_views.file_view),
                  name=f"episodes_{name}_studio_file"),
+            path("<path:pk>/studio/hls/<path:name>", bind(studio_views.hls_view), name=f"episodes_{name}_studio_hls"),
             path("<path:pk>/studio/stats/", bind(partial(studio_views.stats_view, show_level=False)),
                  name=f"episodes_{name}_studio_stats"),
             path("<path:pk>/studio/uploads/", bind(studio_uploads.upload_start_view),

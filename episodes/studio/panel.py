@@ -43,6 +43,7 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
     audio = first(Rendition.Kind.AUDIO_MP3, Rendition.Kind.AUDIO_AAC)
     videos = sorted(by_kind.get(Rendition.Kind.VIDEO_MP4, []), key=lambda r: r.height or 0, reverse=True)
     waveform = first(Rendition.Kind.WAVEFORM)
+    hls = first(Rendition.Kind.HLS)
     poster = first(Rendition.Kind.POSTER)
     storyboard = first(Rendition.Kind.STORYBOARD)
     name = item._meta.model_name
@@ -72,6 +73,9 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
         ],
         "audio_url": _file_url(item, audio) if audio else "",
         "video_url": _file_url(item, videos[0]) if videos else "",
+        "hls_url": reverse(f"admin:episodes_{name}_studio_hls", args=[item.pk, hls.storage_key.rsplit("/", 1)[1]])
+        if hls
+        else "",
         "waveform_url": _file_url(item, waveform) if waveform else "",
         "poster_url": _file_url(item, poster) if poster else "",
         "storyboard_url": _file_url(item, storyboard) if storyboard else "",

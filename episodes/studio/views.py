@@ -173,7 +173,7 @@ def file_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str,
     response, _ = serve_file(
         request,
         opener=lambda: default_storage.open(rendition.storage_key, "rb"),
-        size=rendition.byte_size,
+        size=default_storage.size(rendition.storage_key),  # an HLS row's byte_size counts its whole ladder
         modified=rendition.created_at or timezone.now(),
         content_type=rendition.mime_type,
         etag=f'"{rendition.pk}-{rendition.byte_size}"',
@@ -205,3 +205,34 @@ def stats_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str
     context.update({**model_admin.admin_site.each_context(request), "title": f"Statistics: {obj}",
                     "opts": model_admin.model._meta, "obj": obj})  # fmt: skip
     return TemplateResponse(request, "studio/stats.html", context)
+
+
+HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
+             ".ts": "video/mp2t", ".aac": "audio/aac", ".vtt": "text/vtt"}  # fmt: skip
+
+
+def hls_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, name: str) -> HttpResponse:
+    """The HLS ladder of a draft, for the studio's preview player (playlists and segments by relative path)."""
+    import posixpath
+
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+
+    from episodes.storage_urls import media_redirect_url
+
+    item = item_or_404(model_admin, request, pk)
+    master = item.renditions.filter(kind="hls").first()
+    suffix = posixpath.splitext(name)[1].lower()
+    clean = posixpath.normpath(name)
+    if master is None or suffix not in HLS_TYPES or clean.startswith(("..", "/")) or clean != name:
+        raise Http404("No such file.")
+    key = posixpath.join(posixpath.dirname(master.storage_key), clean)
+    if settings.S3_BUCKET:
+        return HttpResponseRedirect(media_redirect_url(key, content_type=HLS_TYPES[suffix]))
+    if not default_storage.exists(key):
+        raise Http404("No such file.")
+    from django.http import FileResponse
+
+    response = FileResponse(default_storage.open(key, "rb"), content_type=HLS_TYPES[suffix])
+    response["Cache-Control"] = "private, no-cache"
+    return response

@@ -199,3 +199,39 @@ def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     assert "take" not in other_page.content() and "speech.wav" not in other_page.content()
     other_page.screenshot(path=str(SHOTS / "7-other-producer-sees-nothing.png"), full_page=True)
     assert not errors, errors
+
+
+def test_a_draft_video_previews_its_hls_ladder_with_hls_js_and_lists_its_files(
+    web_server: Server,  # noqa: F811 - the imported fixture
+    browser: Any,
+    show: Show,
+    explainer_mp4: Path,
+) -> None:
+    from django.core.files import File
+
+    from episodes.services.content import video_create
+    from episodes.services.uploads import media_source_create
+    from media_hub.celery import app
+
+    a = User.objects.create_user("producer_a", password="pw-a-123456")
+    show.members.add(a)
+    video = video_create(show=show, title="Що таке санкції?", slug="санкції")
+    app.conf.task_always_eager = True
+    try:
+        with explainer_mp4.open("rb") as fh:
+            source = media_source_create(owner=video, file=File(fh, name="clip.mp4"), filename="clip.mp4")
+    finally:
+        app.conf.task_always_eager = False
+    assert source.jobs.get().state == ProcessingJob.State.SUCCEEDED
+    page = _login(browser, web_server, "producer_a", "pw-a-123456")
+    page.goto(f"{web_server.base_url}/admin/episodes/video/{video.pk}/change/")
+    page.wait_for_selector("[data-video-mode]:has-text('HLS ladder')", timeout=20000)
+    page.evaluate("() => { const v = document.querySelector('#studio-video'); v.muted = true; return v.play(); }")
+    page.wait_for_function("document.querySelector('#studio-video').currentTime > 0.5", timeout=20000)
+    page.click(".studio-files summary")
+    links = page.eval_on_selector_all(".studio-files a", "els => els.map(e => e.href)")
+    assert len(links) >= 4
+    for link in links:  # each rendition row links to its file (the producer's session; drafts included)
+        response = page.request.get(link)
+        assert response.status == 200 and len(response.body()) > 0, link
+    page.screenshot(path=str(SHOTS / "8-video-preview-hls.png"), full_page=True)

@@ -198,7 +198,32 @@ function waveform(container, audio) {
   return { draw };
 }
 
+// --- Video preview: the HLS ladder through hls.js (vendored), natively where the browser plays HLS, else the MP4.
+function hlsPreview(video) {
+  const url = video.dataset.hlsUrl, note = $("[data-video-mode]");
+  if (!url) return;
+  const say = (text) => { if (note) note.textContent = text; };
+  const script = document.createElement("script");
+  script.src = video.dataset.hlsLib;
+  script.onload = () => {
+    if (window.Hls && window.Hls.isSupported()) {
+      const hls = new window.Hls();
+      hls.on(window.Hls.Events.ERROR, (_, data) => {
+        if (data.fatal) { hls.destroy(); video.src = video.getAttribute("src"); say("HLS failed; playing the largest MP4."); }
+      });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => say(`Playing the HLS ladder (${data.levels.length} renditions, adaptive) with hls.js.`));
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = url; say("Playing the HLS ladder natively.");
+    }
+  };
+  document.head.appendChild(script);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const video = $("#studio-video");
+  if (video) hlsPreview(video);
   for (const box of $$(".studio-rows")) enhanceRows(box);
   const section = $("section.studio");
   if (section) watchStatus(section);
