@@ -235,3 +235,58 @@ def test_a_draft_video_previews_its_hls_ladder_with_hls_js_and_lists_its_files(
         response = page.request.get(link)
         assert response.status == 200 and len(response.body()) > 0, link
     page.screenshot(path=str(SHOTS / "8-video-preview-hls.png"), full_page=True)
+
+
+def test_the_waveform_of_a_3_hour_episode_draws_and_zooms_without_stalling(
+    web_server: Server,  # noqa: F811 - the imported fixture
+    browser: Any,
+    show: Show,
+) -> None:
+    import json
+    import math
+    import random
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from episodes.media.waveform import WaveformBuilder
+    from episodes.models import MediaSource, Rendition
+    from episodes.services.content import episode_create
+
+    a = User.objects.create_user("producer_a", password="pw-a-123456")
+    show.members.add(a)
+    episode = episode_create(show=show, title="Three hours", slug="three-hours")
+    # The pipeline's own builder over 3 h of 8 kHz PCM-shaped peaks (10 points a second): its real JSON size.
+    builder = WaveformBuilder(sample_rate=8000, samples_per_pixel=800)
+    seconds = 3 * 3600
+    rng = random.Random(7)
+    for second in range(seconds):
+        level = int(8000 + 7000 * math.sin(second / 97))
+        builder._data.extend(v for _ in range(10) for v in (-rng.randrange(level) // 256, rng.randrange(level) // 256))
+    body = json.dumps(builder.result(), separators=(",", ":")).encode()
+    key = default_storage.save(f"renditions/episodes/{episode.pk}/run/waveform.json", ContentFile(body))
+    source = MediaSource.objects.create(episode=episode, storage_key="s.wav", original_filename="s.wav", byte_size=1)
+    Rendition.objects.create(episode=episode, source=source, kind="waveform", mime_type="application/json",
+                             byte_size=len(body), storage_key=key)  # fmt: skip
+    Rendition.objects.create(episode=episode, source=source, kind="audio_mp3", mime_type="audio/mpeg", byte_size=1,
+                             storage_key="missing.mp3", duration=float(seconds))  # fmt: skip
+    page = _login(browser, web_server, "producer_a", "pw-a-123456")
+    page.goto(f"{web_server.base_url}/admin/episodes/episode/{episode.pk}/change/")
+    page.wait_for_selector("#studio-waveform[data-ready='1']", timeout=20000)
+    timings = page.evaluate(
+        """() => {
+        const out = [];
+        for (const zoom of ["in", "in", "in", "in", "in", "in", "out", "out", "out"]) {
+          const t0 = performance.now();
+          document.querySelector(`[data-zoom="${zoom}"]`).click();   // redraws synchronously
+          out.push(performance.now() - t0);
+        }
+        return out;
+    }"""
+    )
+    info = page.inner_text("[data-wave-info]")
+    page.screenshot(path=str(SHOTS / "9-three-hour-waveform-zoomed.png"))
+    print(f"3-hour waveform JSON: {len(body)} bytes; redraw per zoom step (ms): {[round(t, 1) for t in timings]}")
+    assert "3:00:00" in info
+    assert len(body) < 1_500_000
+    assert max(timings) < 250, timings  # each zoom step redraws in well under a frame budget of a click
