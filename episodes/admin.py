@@ -34,7 +34,7 @@ from episodes.models.content import podcast_guid_for
 from episodes.selectors import latest_job
 from episodes.services import content as content_services
 from episodes.services.errors import DomainError
-from episodes.services.readiness import chapter_problem, media_duration
+from episodes.services.readiness import chapter_problem, media_duration, show_checks
 from episodes.services.uploads import media_reprocess, media_source_create
 from episodes.services.video_episode import video_make_episode
 from episodes.studio import uploads as studio_uploads
@@ -170,6 +170,15 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Sequence[str]]:
         return {} if obj else {"slug": ("title",)}  # a missing slug must not cost the producer their chosen file
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Sequence[Any]:
+        fields = list(super().get_fields(request, obj))
+        # The file is chosen on the edit page, where it is sent at once in parts: a form error never drops it.
+        return [f for f in fields if f != "upload"] if obj is None else fields
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        extra = {**(extra_context or {}), "subtitle": "Save it, then upload the media file on the next page."}
+        return super().add_view(request, form_url, extra)
+
     def get_urls(self) -> list[URLPattern]:
         name = self.model._meta.model_name
         wrap = self.admin_site.admin_view
@@ -257,6 +266,14 @@ class ShowAdmin(ShowScoped, admin.ModelAdmin):
         return {} if obj else {"slug": ("title",)}
 
     change_form_template = "studio/show_change_form.html"
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Any = None,
+    ) -> HttpResponse:  # fmt: skip
+        if obj is not None and obj.pk:
+            context["studio_checks"] = show_checks(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self) -> list[URLPattern]:
         stats = self.admin_site.admin_view(lambda request, pk: studio_views.stats_view(request, self, pk,

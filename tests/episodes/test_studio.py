@@ -343,3 +343,14 @@ def test_stats_pages_draw_90_days_compare_first_7_and_30_days_and_export_csv(
     login(client, people["b"])
     assert client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk])).status_code == 404
     assert client.get(reverse("admin:episodes_episode_studio_stats", args=[ready_episode.pk])).status_code == 404
+
+
+def test_the_show_page_has_its_checklist_and_the_add_page_asks_for_the_file_after_saving(
+    client: Client, people: dict[str, User], show: Show
+) -> None:
+    Show.objects.filter(pk=show.pk).update(categories=[])
+    login(client, people["a"])
+    page = client.get(reverse("admin:episodes_show_change", args=[show.pk])).content.decode()
+    assert "Choose at least one Apple Podcasts category." in page and 'href="#id_category_picks"' in page
+    add = client.get(reverse("admin:episodes_episode_add")).content.decode()
+    assert 'name="upload"' not in add and "upload the media file on the next page" in add
