@@ -170,7 +170,7 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Sequence[str]]:
         return {} if obj else {"slug": ("title",)}  # a missing slug must not cost the producer their chosen file
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Sequence[Any]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(super().get_fields(request, obj))
         # The file is chosen on the edit page, where it is sent at once in parts: a form error never drops it.
         return [f for f in fields if f != "upload"] if obj is None else fields

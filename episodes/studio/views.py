@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -211,7 +211,7 @@ HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".m4s": "video/iso.segmen
              ".ts": "video/mp2t", ".aac": "audio/aac", ".vtt": "text/vtt"}  # fmt: skip
 
 
-def hls_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, name: str) -> HttpResponse:
+def hls_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, name: str) -> HttpResponseBase:
     """The HLS ladder of a draft, for the studio's preview player (playlists and segments by relative path)."""
     import posixpath
 
