@@ -159,12 +159,24 @@ def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     page.keyboard.type("Новини")
     start = page.locator("#id_chapters-1-start").input_value()
     assert start not in {"", "0:00"}, (page.locator("[data-wave-info]").inner_text(), errors)
+    # A soundbite: Shift+drag across the middle half of the waveform.
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.keyboard.down("Shift")
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.75, y, steps=5)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    assert page.locator("#id_soundbites-1-duration").input_value() not in {"", "0"}
     page.screenshot(path=str(SHOTS / "5-chapters-on-the-waveform.png"), full_page=True)
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist")
     episode.refresh_from_db()
     assert [c["title"] for c in episode.chapters] == ["Вступ", "Новини"]
     assert 1 <= episode.chapters[1]["start"] <= 3
+    assert len(episode.soundbites) == 1 and 1.5 <= episode.soundbites[0]["duration"] <= 2.5, episode.soundbites
 
     # 5. The listener's side: the feed has the item, its chapters file has the chapters.
     status, _, feed = web_server.get("/feeds/ukraine-insights.xml")

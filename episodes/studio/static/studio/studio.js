@@ -140,6 +140,11 @@ function waveform(container, audio) {
       g.fillRect(x - dpr, 0, 2 * dpr, h);
       g.fillText(c.title.value || "Chapter", x + 4 * dpr, 14 * dpr);
     }
+    if (region) {
+      g.fillStyle = "rgba(107, 70, 193, 0.25)";
+      const x0 = xOf(Math.min(region.from, region.to)), x1 = xOf(Math.max(region.from, region.to));
+      g.fillRect(x0, 0, Math.max(1, x1 - x0), h);
+    }
     const px = xOf(playhead);
     g.fillStyle = "#000"; g.fillRect(px - dpr / 2, 0, dpr, h);
     $("[data-wave-info]", tools).textContent = `Playhead ${fmtTime(Math.round(playhead * 10) / 10)} of ${fmtTime(duration())}`;
@@ -149,19 +154,30 @@ function waveform(container, audio) {
     return chapterInputs().find((c) => Math.abs(xOf(parseTime(c.start.value)) - x) < 6 * (window.devicePixelRatio || 1));
   }
   function canvasX(ev) { const r = canvas.getBoundingClientRect(); return (ev.clientX - r.left) * canvas.width / r.width; }
+  let region = null; // shift+drag: a soundbite from the selected stretch
   canvas.addEventListener("pointerdown", (ev) => {
     const x = canvasX(ev), hit = nearChapter(x);
+    if (ev.shiftKey && soundbitesBox) { region = { from: tOf(x), to: tOf(x) }; canvas.setPointerCapture(ev.pointerId); return; }
     if (hit) { drag = hit; canvas.setPointerCapture(ev.pointerId); return; }
     seek(Math.max(0, Math.min(duration(), tOf(x))));
     draw();
   });
   canvas.addEventListener("pointermove", (ev) => {
+    if (region) { region.to = Math.max(0, Math.min(duration(), tOf(canvasX(ev)))); draw(); return; }
     if (!drag) return;
     const t = Math.max(0, Math.min(duration() - 1, tOf(canvasX(ev))));
     drag.start.value = fmtTime(Math.round(t * 10) / 10);
     draw();
   });
-  canvas.addEventListener("pointerup", () => { drag = null; });
+  canvas.addEventListener("pointerup", () => {
+    drag = null;
+    if (!region) return;
+    const start = Math.round(Math.min(region.from, region.to) * 10) / 10;
+    const length = Math.round(Math.abs(region.to - region.from) * 10) / 10;
+    region = null;
+    if (length >= 1) soundbitesBox.addRow({ start: fmtTime(start), duration: String(Math.min(300, length)) });
+    draw();
+  });
   tools.addEventListener("click", (ev) => {
     const zoom = ev.target.dataset.zoom;
     if (zoom) {
