@@ -178,10 +178,12 @@ def _register_owner_endpoints(model: type[Episode] | type[Video], noun: str) -> 
 
 def _processing(item: Episode | Video) -> ProcessingOut:
     job = latest_job(episode=item) if isinstance(item, Episode) else latest_job(video=item)
+    when = {"publish_when_ready": item.publish_when_ready, "publish_problem": item.publish_problem}
     if job is None:
-        return ProcessingOut(status=item.status, job=None)
+        return ProcessingOut(status=item.status, job=None, **when)
     return ProcessingOut(
         status=item.status,
+        **when,
         job=JobOut(
             id=job.pk,
             state=job.state,

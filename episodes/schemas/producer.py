@@ -129,6 +129,8 @@ class JobOut(Schema):
 class ProcessingOut(Schema):
     status: str
     job: JobOut | None
+    publish_when_ready: bool = Field(False, description="Will be published the moment processing succeeds.")
+    publish_problem: str = Field("", description="Why the last automatic publish did not happen.")
 
 
 class TokenOut(Schema):

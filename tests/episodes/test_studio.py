@@ -354,3 +354,19 @@ def test_the_show_page_has_its_checklist_and_the_add_page_asks_for_the_file_afte
     assert "Choose at least one Apple Podcasts category." in page and 'href="#id_category_picks"' in page
     add = client.get(reverse("admin:episodes_episode_add")).content.decode()
     assert 'name="upload"' not in add and "upload the media file on the next page" in add
+
+
+def test_the_api_publishes_when_ready_and_reports_it(client: Client, people: dict[str, User], episode: Episode) -> None:
+    _, raw = api_token_create(user=people["a"], name="t")
+    auth = {"Authorization": f"Bearer {raw}"}
+    Episode.objects.filter(pk=episode.pk).update(status=Status.PROCESSING)
+    url = f"/api/v1/episodes/{episode.pk}"
+    both = client.post(f"{url}/publish", {"when_ready": True, "publish_at": "2031-01-01T00:00:00Z"},
+                       content_type="application/json", headers=auth)  # fmt: skip
+    assert both.status_code == 422
+    queued = client.post(f"{url}/publish", {"when_ready": True}, content_type="application/json", headers=auth)
+    assert queued.status_code == 200 and queued.json()["status"] == "processing"
+    assert client.get(f"{url}/processing", headers=auth).json()["publish_when_ready"] is True
+    publishing.publish_request_failed(item=episode, reason="The file is damaged.")
+    state = client.get(f"{url}/processing", headers=auth).json()
+    assert state["publish_when_ready"] is False and "damaged" in state["publish_problem"]

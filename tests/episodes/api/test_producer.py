@@ -132,7 +132,12 @@ def test_huge_transcript_is_413(api: Any, tokens: dict[str, str], episode: Any) 
 
 def test_reprocess_and_processing_status(api: Any, tokens: dict[str, str], ready_episode: Any) -> None:
     a = api(tokens["a"])
-    assert a.get(f"/episodes/{ready_episode.pk}/processing").json() == {"status": "ready", "job": None}
+    assert a.get(f"/episodes/{ready_episode.pk}/processing").json() == {
+        "status": "ready",
+        "job": None,
+        "publish_when_ready": False,
+        "publish_problem": "",
+    }
     queued = a.send("POST", f"/episodes/{ready_episode.pk}/reprocess")
     assert queued.status_code == 202
     job = queued.json()["job"]
