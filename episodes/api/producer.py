@@ -178,12 +178,13 @@ def _register_owner_endpoints(model: type[Episode] | type[Video], noun: str) -> 
 
 def _processing(item: Episode | Video) -> ProcessingOut:
     job = latest_job(episode=item) if isinstance(item, Episode) else latest_job(video=item)
-    when = {"publish_when_ready": item.publish_when_ready, "publish_problem": item.publish_problem}
+    when, problem = item.publish_when_ready, item.publish_problem
     if job is None:
-        return ProcessingOut(status=item.status, job=None, **when)
+        return ProcessingOut(status=item.status, job=None, publish_when_ready=when, publish_problem=problem)
     return ProcessingOut(
         status=item.status,
-        **when,
+        publish_when_ready=when,
+        publish_problem=problem,
         job=JobOut(
             id=job.pk,
             state=job.state,
