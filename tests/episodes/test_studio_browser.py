@@ -148,6 +148,14 @@ def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     assert episode.status == Status.PUBLISHED, episode.publish_problem  # published the moment it was ready
     assert len(stages) >= 2, stages  # the stage moved in place, not just "0 %" then "Done"
     page.screenshot(path=str(SHOTS / "4-published-with-waveform.png"), full_page=True)
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet in portrait
+    page.screenshot(path=str(SHOTS / "4b-tablet-width.png"))
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('section.studio, .studio-rows')]
+              .filter(e => e.getBoundingClientRect().right > 821).map(e => e.className)"""
+    )
+    assert wide == []  # the studio's panel and row tables fit a tablet's width
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # 4. Chapters on the waveform: one typed at 0:00, one at the playhead set by clicking the waveform.
     page.fill("#id_chapters-0-start", "0:00")
