@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 
 from episodes.categories import CATEGORY_CHOICES, parse_category
@@ -33,9 +35,15 @@ from episodes.selectors import latest_job
 from episodes.services import content as content_services
 from episodes.services.artwork import artwork_normalised
 from episodes.services.errors import DomainError
+from episodes.services.readiness import chapter_problem, media_duration, show_checks
 from episodes.services.retagging import tags_schedule, tags_schedule_show
 from episodes.services.uploads import media_reprocess, media_source_create
 from episodes.services.video_episode import video_make_episode
+from episodes.studio import uploads as studio_uploads
+from episodes.studio import views as studio_views
+from episodes.studio.panel import panel_context
+from episodes.studio.scoping import ParentScopedInline, SharedForProducers, ShowScoped
+from episodes.studio.widgets import CHAPTER_COLUMNS, FUNDING_COLUMNS, SOUNDBITE_COLUMNS, RowsField
 
 
 class ArtworkFormMixin:
@@ -60,22 +68,44 @@ class MediaUploadForm(ArtworkFormMixin, forms.ModelForm):
         "It is processed in the background; progress shows below.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].allow_unicode = True  # type: ignore[attr-defined]  # prepopulate keeps Cyrillic
+
+
+class EpisodeForm(MediaUploadForm):
+    """Chapters and soundbites as rows of inputs (the waveform fills them), checked against the media's length."""
+
+    chapters = RowsField(columns=CHAPTER_COLUMNS, extra=1, label="Chapters")
+    soundbites = RowsField(columns=SOUNDBITE_COLUMNS, extra=1, label="Soundbites")
+
+    def clean_chapters(self) -> list[dict[str, Any]]:
+        chapters: list[dict[str, Any]] = sorted(self.cleaned_data["chapters"], key=lambda c: c.get("start", 0))
+        if self.instance.pk:
+            problem = chapter_problem(chapters, media_duration(self.instance))
+            if problem:
+                raise forms.ValidationError(problem)
+        return chapters
+
 
 class ShowForm(ArtworkFormMixin, forms.ModelForm):
     category_picks = forms.MultipleChoiceField(
         choices=CATEGORY_CHOICES, required=False, label="Apple categories", help_text="Up to three."
     )
+    funding = RowsField(columns=FUNDING_COLUMNS, extra=1, label="Funding links")
 
     class Meta:
         model = Show
         fields = [
-            "title", "slug", "description", "language", "artwork", "category_picks", "explicit", "author",
+            "title", "slug", "description", "language", "time_zone", "artwork", "category_picks", "explicit", "author",
             "owner_name", "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding",
             "new_feed_url", "members",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["slug"].allow_unicode = True  # type: ignore[attr-defined]  # prepopulate keeps Cyrillic
         self.fields["category_picks"].initial = [
             "/".join(p for p in pair if p) for pair in (self.instance.categories or [])
         ]
@@ -93,19 +123,19 @@ class ShowForm(ArtworkFormMixin, forms.ModelForm):
         return super().save(commit=commit)
 
 
-class ShowPersonInline(admin.TabularInline):
+class ShowPersonInline(ParentScopedInline, admin.TabularInline):
     model = ShowPerson
     extra = 0
     autocomplete_fields = ["person"]
 
 
-class EpisodePersonInline(admin.TabularInline):
+class EpisodePersonInline(ParentScopedInline, admin.TabularInline):
     model = EpisodePerson
     extra = 0
     autocomplete_fields = ["person"]
 
 
-class RenditionInline(admin.TabularInline):
+class RenditionInline(ParentScopedInline, admin.TabularInline):
     model = Rendition
     extra = 0
     can_delete = False
@@ -116,7 +146,7 @@ class RenditionInline(admin.TabularInline):
         return False
 
 
-class TranscriptInline(admin.TabularInline):
+class TranscriptInline(ParentScopedInline, admin.TabularInline):
     model = Transcript
     extra = 0
     fields = ("language", "format", "storage_key", "byte_size")
@@ -141,11 +171,66 @@ def _job_summary(job: ProcessingJob | None) -> str:
     )
 
 
-class PublishingAdmin(admin.ModelAdmin):
-    """Shared upload, publish, unpublish and re-process actions that go through the services."""
+class PublishingAdmin(ShowScoped, admin.ModelAdmin):
+    """Shared upload, publish, unpublish and re-process actions that go through the services, and the studio
+    panel (checklist, live status, publish buttons, preview, files, transcripts) on the edit page."""
 
     form = MediaUploadForm
     actions = ["publish_now", "unpublish", "reprocess"]
+    change_form_template = "studio/change_form.html"
+    exclude = ["publish_when_ready", "publish_problem"]  # set by the studio's publish buttons, shown in its panel
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # The panel reads renditions and transcripts from these prefetches: a constant number of queries.
+        return super().get_queryset(request).select_related("show").prefetch_related("renditions", "transcripts")
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Sequence[str]]:
+        return {} if obj else {"slug": ("title",)}  # a missing slug must not cost the producer their chosen file
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        # The file is chosen on the edit page, where it is sent at once in parts: a form error never drops it.
+        return [f for f in fields if f != "upload"] if obj is None else fields
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        extra = {**(extra_context or {}), "subtitle": "Save it, then upload the media file on the next page."}
+        return super().add_view(request, form_url, extra)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = self.model._meta.model_name
+        wrap = self.admin_site.admin_view
+
+        def bind(view: Any) -> Any:
+            return wrap(lambda request, **kw: view(request, self, **kw))
+
+        studio = [
+            path("<path:pk>/studio/status.json", bind(studio_views.status_view), name=f"episodes_{name}_studio_status"),
+            path("<path:pk>/studio/publish/", bind(studio_views.publish_view), name=f"episodes_{name}_studio_publish"),
+            path("<path:pk>/studio/transcripts/", bind(studio_views.transcript_view),
+                 name=f"episodes_{name}_studio_transcript"),
+            path("<path:pk>/studio/transcripts/<str:language>/<str:fmt>/delete/",
+                 bind(studio_views.transcript_delete_view), name=f"episodes_{name}_studio_transcript_delete"),
+            path("<path:pk>/studio/file/<int:rendition_id>", bind(studio_views.file_view),
+                 name=f"episodes_{name}_studio_file"),
+            path("<path:pk>/studio/hls/<path:name>", bind(studio_views.hls_view), name=f"episodes_{name}_studio_hls"),
+            path("<path:pk>/studio/stats/", bind(partial(studio_views.stats_view, show_level=False)),
+                 name=f"episodes_{name}_studio_stats"),
+            path("<path:pk>/studio/uploads/", bind(studio_uploads.upload_start_view),
+                 name=f"episodes_{name}_studio_upload"),
+            path("<path:pk>/studio/uploads/<uuid:session_id>/parts/<int:number>/",
+                 bind(studio_uploads.upload_part_view), name=f"episodes_{name}_studio_upload_part"),
+            path("<path:pk>/studio/uploads/<uuid:session_id>/complete/", bind(studio_uploads.upload_complete_view),
+                 name=f"episodes_{name}_studio_upload_complete"),
+        ]  # fmt: skip
+        return studio + super().get_urls()
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Any = None,
+    ) -> HttpResponse:  # fmt: skip
+        if obj is not None and obj.pk:
+            context["studio"] = panel_context(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -184,8 +269,11 @@ class PublishingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Show)
-class ShowAdmin(admin.ModelAdmin):
+class ShowAdmin(ShowScoped, admin.ModelAdmin):
     form = ShowForm
+    show_path = ""
+    producer_can_add = False  # shows are created by staff, who add producers as members
+    producer_can_delete = False
     list_display = ["title", "slug", "language", "medium", "explicit", "locked"]
     search_fields = ["title", "slug", "author"]
     list_filter = ["language", "medium", "explicit"]
@@ -201,9 +289,29 @@ class ShowAdmin(admin.ModelAdmin):
         if change:
             tags_schedule_show(show=obj)  # title, author and cover are in every file's tags
 
+    change_form_template = "studio/show_change_form.html"
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Any = None,
+    ) -> HttpResponse:  # fmt: skip
+        if obj is not None and obj.pk:
+            context["studio_checks"] = show_checks(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        stats = self.admin_site.admin_view(lambda request, pk: studio_views.stats_view(request, self, pk,
+                                                                                        show_level=True))  # fmt: skip
+        return [path("<path:pk>/studio/stats/", stats, name="episodes_show_studio_stats"), *super().get_urls()]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = [str(f) for f in super().get_readonly_fields(request, obj)]
+        return fields if request.user.is_staff else [*fields, "members"]  # staff decide who works on a show
+
 
 @admin.register(Episode)
 class EpisodeAdmin(PublishingAdmin):
+    form = EpisodeForm
     list_display = ["title", "show", "number", "status", "publish_at", "processing"]
     list_filter = ["status", "show", "episode_type"]
     search_fields = ["title", "summary", "guid", "slug"]
@@ -271,12 +379,15 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(SharedForProducers, admin.ModelAdmin):
     search_fields = ["name"]
 
 
 @admin.register(MediaSource)
-class MediaSourceAdmin(admin.ModelAdmin):
+class MediaSourceAdmin(ShowScoped, admin.ModelAdmin):
+    show_path = "episode__show"
+    extra_show_paths = ("video__show",)
+    producer_can_add = producer_can_change = producer_can_delete = False
     list_display = ["original_filename", "kind", "byte_size", "duration", "episode", "video", "created_at"]
     list_filter = ["kind"]
     search_fields = ["original_filename", "sha256"]
@@ -287,7 +398,10 @@ class MediaSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProcessingJob)
-class ProcessingJobAdmin(admin.ModelAdmin):
+class ProcessingJobAdmin(ShowScoped, admin.ModelAdmin):
+    show_path = "source__episode__show"
+    extra_show_paths = ("source__video__show",)
+    producer_can_add = producer_can_change = producer_can_delete = False
     list_display = ["id", "source", "state", "stage", "progress", "attempts", "heartbeat_at", "error"]
     list_filter = ["state", "stage"]
     search_fields = ["error", "source__original_filename"]

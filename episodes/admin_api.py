@@ -59,5 +59,19 @@ class UploadSessionAdmin(admin.ModelAdmin):
     search_fields = ["filename", "user__username"]
     readonly_fields = [f.name for f in UploadSession._meta.fields]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UploadSession]:
+        qs = super().get_queryset(request)
+        return qs if request.user.is_staff else qs.filter(user=request.user)  # a producer's own uploads
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if request.user.is_staff:
+            return bool(super().has_module_permission(request))
+        return bool(request.user.is_active)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if request.user.is_staff:
+            return bool(super().has_view_permission(request, obj))
+        return obj is None or obj.user_id == request.user.pk
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

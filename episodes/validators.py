@@ -132,3 +132,13 @@ def validate_soundbites(value: Any) -> None:
             raise ValidationError("A soundbite needs a start time of 0 seconds or more.")
         if not isinstance(duration, int | float) or not 0 < duration <= 300:
             raise ValidationError("A soundbite lasts more than 0 and at most 300 seconds.")
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name this machine knows (Europe/Kyiv, UTC)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"“{value}” is not a time zone name such as Europe/Kyiv or UTC.") from exc

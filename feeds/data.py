@@ -183,9 +183,9 @@ class FeedShow:
     def __post_init__(self) -> None:
         _require_aware(self.last_build_date, "FeedShow.last_build_date")
         if not self.title.strip() or not self.description.strip():
-            raise ValueError("FeedShow needs a title and a description (RSS 2.0 requires both)")
+            raise ValueError("the show needs a title and a description (RSS 2.0 requires both)")
         if not self.categories:
-            raise ValueError("FeedShow needs at least one Apple category")
+            raise ValueError("the show needs at least one Apple Podcasts category (set it on the show page)")
         for category, subcategory in self.categories:
             if not is_apple_category(category, subcategory):
                 raise ValueError(f"not an Apple Podcasts category: {category!r} / {subcategory!r}")

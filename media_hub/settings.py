@@ -105,7 +105,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", f"{_public.scheme}://{_p
 NEWS_SITE_ORIGINS = env_list("NEWS_SITE_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "episodes.studio.apps.StudioConfig",  # the producer studio's templates and scripts
+    "episodes.studio.apps.StudioAdminConfig",  # django.contrib.admin with a site that lets show members in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

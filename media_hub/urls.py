@@ -6,10 +6,6 @@ from django.urls import include, path
 from media_hub import health, metrics
 from media_hub.api import api
 
-admin.site.site_header = "Media Hub"
-admin.site.site_title = "Media Hub"
-admin.site.index_title = "Shows, episodes and explainer videos"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -45,6 +45,18 @@ def media_storage(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     yield root
 
 
+def cover_art(name: str = "cover.png", size: int = 1400) -> Any:
+    """A square RGB PNG Apple accepts (a flat colour: a few kB)."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), (20, 60, 120)).save(buf, "PNG")
+    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/png")
+
+
 @pytest.fixture
 def show(db: None) -> Any:
     from episodes.services.content import show_create
@@ -55,6 +67,7 @@ def show(db: None) -> Any:
         description="Щотижневий огляд: the week in Ukraine.",
         categories=[["News", "Politics"]],
         author="Newsroom",
+        artwork=cover_art(),
     )
 
 

@@ -30,8 +30,8 @@ from episodes.schemas import (
     VideoPatch,
 )
 from episodes.selectors import api_media_prefetch, latest_job
-from episodes.services import content, deletion, transcripts, uploads
-from episodes.services.errors import NotFound
+from episodes.services import content, deletion, publishing, transcripts, uploads
+from episodes.services.errors import InvalidInput, NotFound
 from episodes.services.permissions import is_staff, item_for_write, require_show_editor, require_staff
 
 from .base import TOKEN, WRITE_ERRORS, router
@@ -123,8 +123,6 @@ def set_chapters(request: HttpRequest, id: Id, payload: ChaptersIn) -> MediaItem
 def _register_owner_endpoints(model: type[Episode] | type[Video], noun: str) -> None:
     """Publishing, deletion, transcripts and processing are the same for episodes and videos."""
     base = f"/{noun}s/{{id}}"
-    publish = content.episode_publish if model is Episode else content.video_publish
-    unpublish = content.episode_unpublish if model is Episode else content.video_unpublish
     delete = deletion.episode_delete if model is Episode else deletion.video_delete
 
     def owner(request: HttpRequest, pk: int) -> Any:
@@ -139,12 +137,16 @@ def _register_owner_endpoints(model: type[Episode] | type[Video], noun: str) -> 
     @router.post(f"{base}/publish", response={200: MediaItemOut, **WRITE_ERRORS}, auth=TOKEN, tags=["producer"],
                  operation_id=f"publish_{noun}", summary=f"Publish the {noun} now, or schedule it")  # fmt: skip
     def publish_item(request: HttpRequest, id: Id, payload: PublishIn) -> MediaItemOut:
-        return _fresh(publish(**{noun: owner(request, id)}, publish_at=payload.publish_at))
+        if payload.when_ready:
+            if payload.publish_at is not None:
+                raise InvalidInput("Give either publish_at or when_ready, not both.", fields={"when_ready": ["Both."]})
+            return _fresh(publishing.item_publish_when_ready(item=owner(request, id)))
+        return _fresh(publishing.item_publish(item=owner(request, id), publish_at=payload.publish_at))
 
     @router.post(f"{base}/unpublish", response={200: MediaItemOut, **WRITE_ERRORS}, auth=TOKEN, tags=["producer"],
                  operation_id=f"unpublish_{noun}", summary=f"Take the {noun} down")  # fmt: skip
     def unpublish_item(request: HttpRequest, id: Id) -> MediaItemOut:
-        return _fresh(unpublish(**{noun: owner(request, id)}))
+        return _fresh(publishing.item_unpublish(item=owner(request, id)))
 
     @router.post(f"{base}/reprocess", response={202: ProcessingOut, **WRITE_ERRORS}, auth=TOKEN, tags=["producer"],
                  operation_id=f"reprocess_{noun}", summary="Make the renditions again")  # fmt: skip
@@ -176,10 +178,13 @@ def _register_owner_endpoints(model: type[Episode] | type[Video], noun: str) -> 
 
 def _processing(item: Episode | Video) -> ProcessingOut:
     job = latest_job(episode=item) if isinstance(item, Episode) else latest_job(video=item)
+    when, problem = item.publish_when_ready, item.publish_problem
     if job is None:
-        return ProcessingOut(status=item.status, job=None)
+        return ProcessingOut(status=item.status, job=None, publish_when_ready=when, publish_problem=problem)
     return ProcessingOut(
         status=item.status,
+        publish_when_ready=when,
+        publish_problem=problem,
         job=JobOut(
             id=job.pk,
             state=job.state,

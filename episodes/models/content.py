@@ -20,6 +20,7 @@ from episodes.validators import (
     validate_language_tag,
     validate_media_slug,
     validate_soundbites,
+    validate_time_zone,
 )
 
 # Podcasting 2.0 `podcast:guid`: UUIDv5 of the feed URL (scheme and trailing slashes removed) in this namespace.
@@ -83,6 +84,10 @@ class Show(models.Model):
     slug = models.CharField(max_length=100, unique=True, validators=[validate_media_slug])
     description = models.TextField(max_length=4000, help_text="Plain text; Apple shows up to 4000 bytes.")
     language = models.CharField(max_length=16, default="en", help_text="BCP 47, e.g. en, uk, en-GB.")
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Kyiv: schedules on the episode page are read in it.",
+    )  # fmt: skip
     artwork = models.ImageField(upload_to="artwork/shows/", blank=True, validators=[validate_artwork])
     categories = models.JSONField(
         default=list, blank=True, validators=[validate_categories], help_text='e.g. [["News", "Politics"]]'
@@ -170,6 +175,12 @@ class Episode(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     publish_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="Future = scheduled.")
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    publish_when_ready = models.BooleanField(
+        default=False, help_text="Publish the moment processing succeeds (and the checklist passes)."
+    )
+    publish_problem = models.CharField(
+        max_length=1000, blank=True, help_text="Why the last automatic publish did not happen."
+    )
     chapters = models.JSONField(default=list, blank=True, validators=[validate_chapters])
     soundbites = models.JSONField(default=list, blank=True, validators=[validate_soundbites])
     # Member content (members.feeds): only in members' private feeds (bonus, ad-free versions), or there early.
@@ -238,6 +249,12 @@ class Video(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     publish_at = models.DateTimeField(null=True, blank=True, db_index=True)
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    publish_when_ready = models.BooleanField(
+        default=False, help_text="Publish the moment processing succeeds (and the checklist passes)."
+    )
+    publish_problem = models.CharField(
+        max_length=1000, blank=True, help_text="Why the last automatic publish did not happen."
+    )
     episode = models.OneToOneField(
         Episode, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_video"
     )

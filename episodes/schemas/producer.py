@@ -85,6 +85,9 @@ class VideoIn(VideoPatch):
 
 class PublishIn(StrictIn):
     publish_at: PublishDateTime | None = Field(None, description="Omit to publish now; a future time schedules.")
+    when_ready: bool = Field(
+        False, description="Publish the moment processing succeeds (at once if it already has); not with publish_at."
+    )
 
 
 class TranscriptIn(StrictIn):
@@ -128,6 +131,8 @@ class JobOut(Schema):
 class ProcessingOut(Schema):
     status: str
     job: JobOut | None
+    publish_when_ready: bool = Field(False, description="Will be published the moment processing succeeds.")
+    publish_problem: str = Field("", description="Why the last automatic publish did not happen.")
 
 
 class TokenOut(Schema):

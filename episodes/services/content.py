@@ -15,10 +15,11 @@ from episodes.signals import feed_changed
 from .artwork import with_normalised_artwork
 from .common import apply_fields, validate_and_save
 from .errors import Conflict, InvalidInput
+from .readiness import chapter_problem, media_duration, require_live_ready
 
 SHOW_FIELDS = {
-    "title", "slug", "description", "language", "artwork", "categories", "explicit", "author", "owner_name",
-    "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding", "new_feed_url",
+    "title", "slug", "description", "language", "time_zone", "artwork", "categories", "explicit", "author",
+    "owner_name", "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding", "new_feed_url",
     "feed_moved",
 }  # fmt: skip
 EPISODE_FIELDS = {
@@ -82,6 +83,10 @@ def episode_update(*, episode: Episode, **fields: Any) -> Episode:
         episode.guid = str(fields.pop("guid"))
         changed.append("guid")
     fields.pop("guid", None)
+    if "chapters" in fields and isinstance(fields["chapters"], list):
+        problem = chapter_problem(fields["chapters"], media_duration(episode))
+        if problem:
+            raise InvalidInput(f"chapters: {problem}", fields={"chapters": [problem]})
     changed += apply_fields(episode, with_normalised_artwork(fields), EPISODE_FIELDS)
     validate_and_save(episode, update_fields=changed)
     if changed and _is_live(episode):
@@ -112,6 +117,7 @@ def _publish(item: Publishable, publish_at: datetime | None, media_kind: str, no
         owner_field = "episode" if isinstance(locked, Episode) else "video"
         if not Rendition.objects.filter(**{owner_field: locked, "kind": media_kind}).exists():
             raise Conflict(no_media, code="no_media")
+        require_live_ready(locked)  # 422 naming the fields: never publish into a feed that cannot be built
         locked.publish_at = _publish_time(publish_at)
         locked.status = Status.PUBLISHED
         if locked.first_published_at is None or locked.first_published_at > timezone.now():

@@ -100,8 +100,8 @@ def demo_seed(*, with_media: bool = True) -> Show:
         number=1,
         chapters=[
             {"start": 0, "title": "Вступ / Intro"},
-            {"start": 15, "title": "Energy"},
-            {"start": 30, "title": "Diplomacy"},
+            {"start": 10, "title": "Energy"},
+            {"start": 20, "title": "Diplomacy"},  # the audio lasts 30 s: every chapter starts inside it
         ],
     )
     video = video_create(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 from episodes.models import ProcessingJob
 
 log = logging.getLogger(__name__)
+PROGRESS_TICK = 1.0  # seconds between looks at the stage/progress (a write only when they changed)
 State = ProcessingJob.State
 Stage = ProcessingJob.Stage
 
@@ -101,11 +103,20 @@ class Heartbeat:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        # The lease needs a beat every quarter lease; the producer's progress bar needs one whenever the stage
+        # or percentage moved. Look every PROGRESS_TICK seconds and write when either is due, so even a job of a
+        # few seconds reports its stages (the first write used to wait a quarter of the lease).
         interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)
+        written: tuple[str | None, int | None] = (None, None)
+        last = time.monotonic()
         try:
-            while not self._stop.wait(min(interval, 2.0) if self.stage else interval):
+            while not self._stop.wait(PROGRESS_TICK):
+                now_state = (self.stage, self.progress)
+                if now_state == written and time.monotonic() - last < interval:
+                    continue
                 try:
-                    job_heartbeat(claim=self.claim, stage=self.stage, progress=self.progress)
+                    job_heartbeat(claim=self.claim, stage=now_state[0], progress=now_state[1])
+                    written, last = now_state, time.monotonic()
                 except LeaseLost:
                     self.lost.set()
                     return

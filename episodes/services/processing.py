@@ -37,6 +37,7 @@ from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_pu
 from .leases import Claim, Heartbeat, LeaseLost, job_claim, job_fail
 from .leases import job_heartbeat as job_heartbeat  # re-exported: callers know the lease API by this module
 from .processing_faults import SourceMissing, db_retry, failure_for, is_missing, retry_countdown
+from .publishing import publish_if_requested, publish_request_failed
 from .uploads import owner_prefix
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,7 @@ def _swap_in(claim: Claim, source: MediaSource, rows: list[Rendition], result: P
     new_prefixes = {r.storage_key.rsplit("/", 1)[0] for r in rows}
     for prefix in old_prefixes - new_prefixes:
         _cleanup_prefix(_run_root(prefix), True)
+    publish_if_requested(item=owner)  # "Publish when ready": after the renditions are committed
 
 
 def loudness_summary(result: ProcessResult) -> dict[str, object]:
@@ -324,6 +326,7 @@ def _finish_failed(
         has_media = Rendition.objects.filter(**{_owner_field(owner): owner}).exists()
         if not has_media:
             type(owner).objects.filter(pk=owner.pk).update(status=Status.FAILED)
+        publish_request_failed(item=owner, reason=reason)
 
 
 def jobs_sweep(*, now: datetime | None = None) -> list[int]:
@@ -347,6 +350,7 @@ def jobs_sweep(*, now: datetime | None = None) -> list[int]:
                 owner = _owner(job.source)
                 if not Rendition.objects.filter(**{_owner_field(owner): owner}).exists():
                     type(owner).objects.filter(pk=owner.pk).update(status=Status.FAILED)
+                publish_request_failed(item=owner, reason=reason)
                 continue
             job.state, job.stage, job.lease_expires_at = State.QUEUED, Stage.WAITING, None
             job.queued_at = now

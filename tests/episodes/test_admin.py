@@ -49,6 +49,7 @@ def _show_form(**overrides: Any) -> dict[str, Any]:
         "slug": "новий-подкаст",
         "description": "Опис",
         "language": "uk",
+        "time_zone": "Europe/Kyiv",
         "category_picks": ["News/Politics"],
         "show_type": "episodic",
         "medium": "podcast",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from episodes.models import MediaSource, Rendition, Status, Transcript
 from episodes.services.content import episode_create, show_create, video_create
 from episodes.services.tokens import api_token_create
+from tests.conftest import cover_art
 
 
 class Api:
@@ -48,7 +49,10 @@ def make_user(django_user_model: Any, name: str, *, staff: bool = False) -> Any:
 
 @pytest.fixture
 def show_b(db: None) -> Any:
-    return show_create(title="Kyiv Explained", slug="kyiv-explained", description="Explainers.")
+    return show_create(
+        title="Kyiv Explained", slug="kyiv-explained", description="Explainers.", categories=[["News"]],
+        artwork=cover_art("kyiv.png"),
+    )  # fmt: skip
 
 
 @pytest.fixture
