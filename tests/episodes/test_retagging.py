@@ -76,16 +76,17 @@ def audio(episode: Episode) -> dict[str, Rendition]:
 def test_edits_reach_the_files_tags_without_reencoding_under_new_urls(
     episode: Episode, show: Show, speech_wav: Path, tmp_path: Path, client: Client
 ) -> None:
-    episode = processed(episode, speech_wav)
+    episode = processed(episode, speech_wav)  # the show has its first cover (a show cannot go live without one)
     before = audio(episode)
     before_files = {kind: local_copy(r, tmp_path) for kind, r in before.items()}
     old_tags = ID3(before_files["audio_mp3"])
-    assert not old_tags.getall("APIC") and not old_tags.getall("CHAP")
+    old_cover = old_tags.getall("APIC")[0].data
+    assert not old_tags.getall("CHAP")
     old_url = rendition_path(before["audio_mp3"])
     # The feed is built and cached (rendered bytes, FeedItem rows) before the edit.
     assert old_url in served(client, f"/feeds/{show.slug}.xml")[1].decode()
 
-    # The normal flow: upload first, then chapters, a new title, a number; the show's cover comes later.
+    # The normal flow: upload first, then chapters, a new title, a number; the show's cover changes later.
     episode_update(episode=episode, title="Тиждень 5: енергетика", number=5, chapters=CHAPTERS)
     cover = generate_demo_artwork(tmp_path / "cover.png")
     with cover.open("rb") as fh:
@@ -98,6 +99,7 @@ def test_edits_reach_the_files_tags_without_reencoding_under_new_urls(
         assert not storage().exists(before[kind].storage_key)  # replaced files are deleted
     files = {kind: local_copy(r, tmp_path) for kind, r in after.items()}
     cover_bytes = cover.read_bytes()
+    assert cover_bytes != old_cover
 
     # MP3: ID3v2.3 with the new title, number, cover and CHAP/CTOC chapters; the MPEG frames byte for byte.
     tags = ID3(files["audio_mp3"])

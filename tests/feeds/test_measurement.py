@@ -276,9 +276,9 @@ def test_refresh_reports_an_unreachable_source(ua_dir: Path) -> None:
         call_command("refresh_user_agents", source="http://127.0.0.1:9/src/")
 
 
-@pytest.mark.usefixtures("s3_mode")
-def test_behind_s3_the_requested_ranges_count_merged(client: Client, show: Any) -> None:
+def test_behind_s3_the_requested_ranges_count_merged(client: Client, show: Any, request: Any) -> None:
     """Redirected to S3 or a CDN, the body never passes through us: the range asked for counts, merged the same."""
+    request.getfixturevalue("s3_mode")  # after the show (and its cover) were stored locally
     episode = live_episode_without_files(show)
     rendition = Rendition.objects.get(episode=episode)
     url = f"/d/e/{episode.pk}/audio_mp3.mp3"
