@@ -48,7 +48,12 @@ class Workers:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(
-        self, name: str, *, queues: str = "media,default", env: dict[str, str] | None = None, concurrency: int = 0
+        self,
+        name: str,
+        *,
+        queues: str = "media,control,default",
+        env: dict[str, str] | None = None,
+        concurrency: int = 0,
     ) -> Any:
         """Start a worker: solo pool by default, or the production shape (prefork, ``concurrency`` children, with
         Celery's gossip, mingle and broker heartbeats) when ``concurrency`` is given."""
