@@ -24,8 +24,8 @@ from episodes.services import processing
     # The database was unreachable even after job_run's in-place retries (e.g. at claim time): try later.
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=8,
+    retry_backoff_max=1800,
+    max_retries=24,
 )
 def process_media(job_id: int) -> None:
     processing.job_run(job_id=job_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
@@ -40,8 +40,10 @@ def rewrite_tags(rewrite_id: int) -> None:
 
 @shared_task(name="episodes.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> list[int]:
+    from episodes.services.liveness import heartbeats_forget
     from episodes.services.retagging import tags_sweep
 
+    heartbeats_forget()
     requeued = processing.jobs_sweep()
     tags_sweep()
     return requeued

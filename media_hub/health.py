@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -27,8 +29,13 @@ def _check_broker() -> None:
 
 
 def _check_storage() -> None:
-    # exists() on a key that is never written is cheap on disk and on S3 (one HEAD request).
-    default_storage.exists("health/.probe")
+    """The bucket exists and takes a write: a probe object is written and deleted (a 404 is not healthy)."""
+    bucket = getattr(default_storage, "bucket_name", None)
+    if bucket:
+        # SeaweedFS creates a missing bucket on the first write, AWS S3 does not: ask about the bucket itself.
+        default_storage.bucket.meta.client.head_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+    name = default_storage.save(f"health/probe-{uuid.uuid4().hex}", ContentFile(b"ok"))
+    default_storage.delete(name)
 
 
 def _check_ffmpeg() -> None:
@@ -78,9 +85,7 @@ def live(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@never_cache
-@require_safe
-def ready(request: HttpRequest) -> JsonResponse:
+def _run_checks() -> tuple[bool, dict[str, dict[str, object]]]:
     results: dict[str, dict[str, object]] = {}
     healthy = True
     for name, check in CHECKS.items():
@@ -91,5 +96,45 @@ def ready(request: HttpRequest) -> JsonResponse:
             healthy = False
             results[name]["error"] = error[:300]
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return healthy, results
+
+
+@never_cache
+@require_safe
+def ready(request: HttpRequest) -> JsonResponse:
+    """For load balancers: can this web process serve (database, broker, storage, ffmpeg)?"""
+    healthy, results = _run_checks()
     body = {"status": "ok" if healthy else "unavailable", "checks": results}
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_safe
+def status(request: HttpRequest) -> JsonResponse:
+    """For operators and monitoring: the readiness checks plus the background processes (workers per queue, beat).
+
+    503 with ``missing`` naming what is down. Not for load balancers: a missing worker must not take the web
+    processes out of rotation.
+    """
+    from episodes.services.liveness import liveness
+
+    healthy, results = _run_checks()
+    body: dict[str, object] = {"checks": results}
+    try:
+        state = liveness()
+    except Exception as exc:  # noqa: BLE001 - the database check above already says why
+        missing = [f"process heartbeats unreadable: {type(exc).__name__}"]
+    else:
+        missing = state.missing
+        body["workers"] = {
+            queue: {"live": info.live_workers, "newest_heartbeat_age_s": _round(info.newest_age_s)}
+            for queue, info in state.queues.items()
+        }
+        body["beat"] = {"holder": state.beat_holder, "last_tick_age_s": _round(state.beat_age_s)}
+    missing = [f"{name}: {r.get('error', 'failed')}" for name, r in results.items() if not r["ok"]] + missing
+    body = {"status": "ok" if not missing else "degraded", "missing": missing, **body}
+    return JsonResponse(body, status=200 if not missing else 503)
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)

@@ -11,6 +11,7 @@ empty folder per machine, wiped at start) under gunicorn so the counts of all it
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -33,7 +34,7 @@ from prometheus_client.registry import Collector
 log = logging.getLogger(__name__)
 
 JOB_DURATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0)
-QUEUES = ("media", "default")
+QUEUES = ("media", "control", "default")
 # kombu's Redis transport keeps messages sent with a priority in extra lists named queue + sep + priority.
 REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
@@ -62,7 +63,7 @@ class StackCollector(Collector):
     """Figures shared by the whole deployment, read when Prometheus scrapes."""
 
     def collect(self) -> Iterator[Metric]:
-        for source in (self._jobs, self._durations, self._queues, self._downloads):
+        for source in (self._jobs, self._durations, self._queues, self._downloads, self._liveness):
             try:
                 yield from source()
             except Exception:  # noqa: BLE001 - one unreachable backend must not blank the whole scrape
@@ -71,10 +72,17 @@ class StackCollector(Collector):
     def _jobs(self) -> Iterable[Metric]:
         from episodes.models import ProcessingJob
 
-        counts = dict.fromkeys(ProcessingJob.State.values, 0)
+        counts = dict.fromkeys([*ProcessingJob.State.values, "stale"], 0)
         for row in ProcessingJob.objects.values("state").annotate(n=Count("pk")):
             counts[row["state"]] = row["n"]
-        gauge = GaugeMetricFamily("media_hub_jobs", "Processing jobs by state.", labels=["state"])
+        # A running job whose lease ran out has no live worker: counted as "stale", not "running", until the
+        # sweeper queues it again.
+        stale = ProcessingJob.objects.filter(state=ProcessingJob.State.RUNNING, lease_expires_at__lt=timezone.now())
+        counts["stale"] = stale.count()
+        counts[ProcessingJob.State.RUNNING] -= counts["stale"]
+        gauge = GaugeMetricFamily(
+            "media_hub_jobs", "Processing jobs by state (stale: running with an expired lease).", labels=["state"]
+        )
         for state, n in sorted(counts.items()):
             gauge.add_metric([state], n)
         yield gauge
@@ -115,6 +123,29 @@ class StackCollector(Collector):
         for queue, depth in queue_depths().items():
             gauge.add_metric([queue], depth)
         yield gauge
+
+    def _liveness(self) -> Iterable[Metric]:
+        from episodes.services.liveness import liveness
+
+        state = liveness()
+        age = GaugeMetricFamily(
+            "media_hub_worker_heartbeat_age_seconds",
+            "Seconds since the newest heartbeat of a worker consuming the queue (+Inf: never).",
+            labels=["queue"],
+        )
+        live = GaugeMetricFamily(
+            "media_hub_workers", "Workers consuming the queue with a fresh heartbeat.", labels=["queue"]
+        )
+        for queue, info in state.queues.items():
+            age.add_metric([queue], math.inf if info.newest_age_s is None else info.newest_age_s)
+            live.add_metric([queue], info.live_workers)
+        yield age
+        yield live
+        yield GaugeMetricFamily(
+            "media_hub_beat_tick_age_seconds",
+            "Seconds since the active beat's last tick (+Inf: never).",
+            value=math.inf if state.beat_age_s is None else state.beat_age_s,
+        )
 
     def _downloads(self) -> Iterable[Metric]:
         from feeds.models import DailyDownloads

@@ -274,8 +274,9 @@ TAG_REWRITE_DELAY_SECONDS = env_int("TAG_REWRITE_DELAY_SECONDS", 10)
 MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work")).resolve()
 
 # --- Celery: a file-system broker under var/ unless CELERY_BROKER_URL is set -----------------------------
-# Two queues: "media" for transcoding (workers with cores to spare), "default" for light work (feeds, pings,
-# analytics, the sweeper). One beat process schedules the periodic tasks.
+# Three queues: "media" for transcoding (workers with cores to spare), "control" for beat's recovery work (the
+# sweeper: leases, sends and resends; WebSub resends) on a small always-on worker that transcodes never starve,
+# "default" for light work (feeds, pings, analytics). One beat process (media_hub.beat) schedules periodic tasks.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 # A job may run this long: the longest allowed source at 3× its duration (slow video ladders), plus fetching
@@ -285,6 +286,15 @@ MEDIA_JOB_TIME_LIMIT = MEDIA_JOB_SOFT_TIME_LIMIT + 300
 # A job that failed on storage or database trouble is retried after base × 2^(attempt-1) seconds (≤ 300).
 MEDIA_JOB_RETRY_BACKOFF_SECONDS = env_int("MEDIA_JOB_RETRY_BACKOFF_SECONDS", 5)
 MEDIA_JOB_SWEEP_SECONDS = env_int("MEDIA_JOB_SWEEP_SECONDS", 60)
+# A job stopped because storage or the database was down waits for it instead of failing: retried after
+# base × 2^n seconds up to this ceiling, this many times (24 ≈ 8 hours with the defaults), without spending one
+# of its MEDIA_JOB_MAX_ATTEMPTS.
+MEDIA_JOB_OUTAGE_RETRIES = env_int("MEDIA_JOB_OUTAGE_RETRIES", 24)
+MEDIA_JOB_OUTAGE_BACKOFF_MAX_SECONDS = env_int("MEDIA_JOB_OUTAGE_BACKOFF_MAX_SECONDS", 1800)
+# Workers and beat write a heartbeat this often; one older than 3 beats counts as missing (/health/status).
+PROCESS_HEARTBEAT_SECONDS = env_int("PROCESS_HEARTBEAT_SECONDS", 15)
+# The active beat renews its database lease every tick; a standby beat takes over this long after it stopped.
+BEAT_LEASE_SECONDS = env_int("BEAT_LEASE_SECONDS", 30)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -302,7 +312,13 @@ else:
     # Longer than the longest job so Redis does not redeliver a transcode that is still running. (A worker
     # that dies is noticed sooner by the job lease and the sweeper, so nothing waits this long.)
     _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", MEDIA_JOB_TIME_LIMIT + 3600)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+    # max_retries=0: a producer (a web request, beat, a task sending a job) that finds Redis down gives up at once
+    # instead of retrying for seconds; the job row is the outbox and the sweeper sends it later. Workers keep
+    # reconnecting forever regardless (CELERY_BROKER_CONNECTION_MAX_RETRIES below).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout, "max_retries": 0}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport with the fix for a worker that exits when Redis restarts (media_hub/broker.py).
+        CELERY_BROKER_TRANSPORT = "media_hub.broker:Transport"
     if _visibility_timeout <= MEDIA_JOB_TIME_LIMIT:
         raise ImproperlyConfigured(
             f"CELERY_VISIBILITY_TIMEOUT must exceed the job time limit ({MEDIA_JOB_TIME_LIMIT} s), or Redis "
@@ -318,7 +334,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}}
+CELERY_TASK_ROUTES = {
+    "episodes.process_media": {"queue": "media"},
+    "episodes.sweep_stale_jobs": {"queue": "control"},
+    "feeds.websub_scan": {"queue": "control"},
+}
 CELERY_TASK_ANNOTATIONS = {
     "episodes.process_media": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
 }
@@ -326,6 +346,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging below (media_h
 # Beat's record of when each periodic task last ran: a file only beat writes (the README's runbook puts VAR_DIR on
 # a writable local disk, e.g. /var/lib/media-hub), not wherever beat happens to be started.
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
+# Beat holds a lease in the database (one active beat, the others stand by) and leaves its tick there.
+CELERY_BEAT_SCHEDULER = "media_hub.beat:SingleBeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "episodes.sweep_stale_jobs", "schedule": float(MEDIA_JOB_SWEEP_SECONDS)},
 }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("health/status", health.status, name="health-status"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("feeds.urls")),
     path("", include("members.urls")),

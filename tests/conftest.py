@@ -374,7 +374,7 @@ def purge_queues() -> None:
 
     with app.connection_for_write() as conn:
         channel: Any = conn.default_channel
-        for queue in ("media", "default"):
+        for queue in ("media", "control", "default"):
             # A queue that was never declared has nothing to purge.
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)

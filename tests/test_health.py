@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -48,3 +49,72 @@ def test_a_hanging_dependency_is_reported_within_the_timeout(client: Client, mon
     assert response.status_code == 503
     storage = response.json()["checks"]["storage"]
     assert storage["ok"] is False and storage["error"] == "no answer within 0.5 s"
+
+
+@pytest.mark.s3
+@pytest.mark.django_db
+def test_ready_fails_when_the_bucket_is_missing_and_passes_once_it_exists(client: Client, settings: Any,
+                                                                          seaweedfs: Any) -> None:  # fmt: skip
+    import uuid
+
+    from tests.conftest import use_s3
+
+    bucket = f"missing-{uuid.uuid4().hex[:10]}"
+    use_s3(settings, seaweedfs, bucket)  # never created (SeaweedFS would create it on a write; AWS would not)
+    response = client.get("/health/ready")
+    assert response.status_code == 503, response.json()
+    storage = response.json()["checks"]["storage"]
+    assert storage["ok"] is False and "404" in storage["error"], storage
+    assert bucket not in {b["Name"] for b in seaweedfs.client().list_buckets()["Buckets"]}, "the check wrote nothing"
+
+    seaweedfs.create_bucket(bucket)
+    response = client.get("/health/ready")
+    assert response.status_code == 200, response.json()
+    # The write probe was deleted again.
+    assert seaweedfs.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+@pytest.mark.django_db
+def test_status_names_missing_workers_and_beat_and_is_ok_when_they_beat(client: Client, settings: Any) -> None:
+    import os
+    import socket
+
+    from episodes.services.liveness import beat_lease, worker_heartbeat
+
+    response = client.get("/health/status")
+    body = response.json()
+    assert response.status_code == 503 and body["status"] == "degraded"
+    assert set(body["missing"]) >= {f"no live worker consumes the '{q}' queue" for q in ("media", "control", "default")}
+    assert body["beat"] == {"holder": "", "last_tick_age_s": None}
+
+    worker_heartbeat(name="media@host", queues=["media"], holder="host:1")
+    worker_heartbeat(name="control@host", queues=["control", "default"], holder="host:2")
+    assert beat_lease(holder=f"{socket.gethostname()}:{os.getpid()}")
+    response = client.get("/health/status")
+    body = response.json()
+    assert response.status_code == 200 and body["missing"] == [], body
+    assert body["workers"]["default"]["live"] == 1 and body["workers"]["media"]["newest_heartbeat_age_s"] < 5
+
+    # Heartbeats older than three beats count as missing.
+    from episodes.models import ProcessBeat
+
+    old = ProcessBeat.objects.get(name="media@host").seen_at - 4 * timedelta(seconds=settings.PROCESS_HEARTBEAT_SECONDS)
+    ProcessBeat.objects.filter(name="media@host").update(seen_at=old)
+    assert client.get("/health/status").json()["missing"] == ["no live worker consumes the 'media' queue"]
+
+
+@pytest.mark.django_db
+def test_one_beat_lease_at_a_time(settings: Any) -> None:
+    from django.utils import timezone
+
+    from episodes.services.liveness import beat_lease, beat_release
+
+    now = timezone.now()
+    assert beat_lease(holder="a:1", now=now)
+    assert not beat_lease(holder="b:2", now=now + timedelta(seconds=settings.BEAT_LEASE_SECONDS - 1))
+    assert beat_lease(holder="a:1", now=now + timedelta(seconds=10))  # renewing
+    later = now + timedelta(seconds=10 + settings.BEAT_LEASE_SECONDS + 1)
+    assert beat_lease(holder="b:2", now=later)  # a stopped renewing: b takes over
+    assert not beat_lease(holder="a:1", now=later)
+    beat_release(holder="b:2")
+    assert beat_lease(holder="a:1")  # handed over at once

@@ -77,6 +77,9 @@ def test_run_serves_admin_health_and_api_then_stops_cleanly_on_ctrl_c(tmp_path: 
         request = urllib.request.Request(enclosure.group(1).decode(), headers={"Range": "bytes=0-9"})
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             assert response.status == 206 and response.read()[:3] == b"ID3"
+        # The embedded worker consumes every queue and runs the one beat (its lease on SQLite): nothing is missing.
+        status, body = get(f"{base}/health/status")
+        assert status == 200 and json.loads(body)["missing"] == [], body
         assert (tmp_path / "media_hub.sqlite3").exists()
         assert (tmp_path / "secret_key").exists()
     finally:

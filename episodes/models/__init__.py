@@ -39,3 +39,7 @@ __all__ += ["ApiToken", "UploadPart", "UploadSession"]
 from .embeds import EmbedView  # noqa: E402
 
 __all__ += ["EmbedView"]
+
+from .ops import ProcessBeat  # noqa: E402
+
+__all__ += ["ProcessBeat"]

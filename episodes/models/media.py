@@ -152,6 +152,8 @@ class ProcessingJob(models.Model):
 
     class Stage(models.TextChoices):
         WAITING = "waiting", "Waiting for a worker"
+        WAITING_STORAGE = "waiting_storage", "Waiting for storage"
+        WAITING_DATABASE = "waiting_db", "Waiting for the database"
         FETCHING = "fetching", "Fetching the upload"
         PROBING = "probing", "Inspecting the file"
         ANALYSING = "analysing", "Measuring loudness"
@@ -176,6 +178,13 @@ class ProcessingJob(models.Model):
     loudness = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(default=timezone.now, help_text="When it was last put on the queue.")
+    # The row is the outbox: a queued job whose message never reached the broker has sent_at NULL, and the sweeper
+    # sends it (not before retry_at, when a retry waits out a back-off).
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last handed to the broker.")
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="A retry waits until then.")
+    outage_retries = models.PositiveSmallIntegerField(
+        default=0, help_text="Retries because storage or the database was down (not counted as attempts)."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,7 +17,6 @@ import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,8 @@ from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_pu
 
 from .leases import Claim, Heartbeat, LeaseLost, job_claim, job_fail
 from .leases import job_heartbeat as job_heartbeat  # re-exported: callers know the lease API by this module
-from .processing_faults import SourceMissing, db_retry, failure_for, is_missing, retry_countdown
+from .outbox import job_send_on_commit, jobs_resend_lost, jobs_send_unsent
+from .processing_faults import SourceMissing, db_retry, failure_for, is_missing, outage_wait, retry_countdown
 from .publishing import publish_if_requested, publish_request_failed
 from .uploads import owner_prefix
 
@@ -301,8 +301,6 @@ def _finish_failed(
     kind: str = "media",
     stage: str | None = None,
 ) -> None:
-    from episodes.tasks import process_media
-
     owner = _owner(source)
     context = {**log_context(claim, source), "error_kind": kind, "error": reason, "detail": detail[-500:],
                "stage": stage}  # fmt: skip
@@ -312,12 +310,20 @@ def _finish_failed(
             return
         job.error, job.error_detail = reason, detail[-4000:]
         job.lease_expires_at = None
+        wait = outage_wait(job, kind) if retry else None
+        if wait is not None:
+            # Storage or the database was down: wait for it without spending an attempt (bounded, back-off).
+            stage, countdown, job.error = wait
+            job.outage_retries += 1
+            job.max_attempts += 1  # this attempt was the outage's, not the file's
+            _requeue(job, stage, countdown)
+            log.warning("job waiting for an outage to end", extra={**context, "retry_in_s": countdown,
+                                                                  "outage_retries": job.outage_retries})  # fmt: skip
+            return
         if retry and job.attempts < job.max_attempts:
-            job.state, job.stage, job.queued_at = State.QUEUED, Stage.WAITING, timezone.now()
-            job.save()
             countdown = retry_countdown(job.attempts)
+            _requeue(job, Stage.WAITING, countdown)
             log.warning("job failed; retrying", extra={**context, "retry_in_s": countdown})
-            transaction.on_commit(partial(process_media.apply_async, (job.pk,), countdown=countdown))
             return
         log.error("job failed", extra=context)
         if stage:  # the stage it failed in stays on the job (the heartbeat may not have written it yet)
@@ -329,10 +335,17 @@ def _finish_failed(
         publish_request_failed(item=owner, reason=reason)
 
 
-def jobs_sweep(*, now: datetime | None = None) -> list[int]:
-    """Re-queue running jobs whose worker stopped heart-beating; fail those out of attempts."""
-    from episodes.tasks import process_media
+def _requeue(job: ProcessingJob, stage: str, countdown: int) -> None:
+    """Queue a (locked) job again after ``countdown`` seconds; its message goes out after the commit."""
+    now = timezone.now()
+    job.state, job.stage, job.queued_at = State.QUEUED, stage, now
+    job.retry_at, job.sent_at = now + timedelta(seconds=countdown), None
+    job.save()
+    job_send_on_commit(job.pk, countdown=countdown)
 
+
+def jobs_sweep(*, now: datetime | None = None) -> list[int]:
+    """Re-queue running jobs whose worker stopped heart-beating; fail those out of attempts; send unsent jobs."""
     now = now or timezone.now()
     requeued: list[int] = []
     stale = ProcessingJob.objects.filter(state=State.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
@@ -353,18 +366,14 @@ def jobs_sweep(*, now: datetime | None = None) -> list[int]:
                 publish_request_failed(item=owner, reason=reason)
                 continue
             job.state, job.stage, job.lease_expires_at = State.QUEUED, Stage.WAITING, None
-            job.queued_at = now
+            job.queued_at, job.retry_at, job.sent_at = now, None, None
             job.error = "The worker stopped; the job was queued again."
             job.save()
             requeued.append(job.pk)
-            transaction.on_commit(partial(process_media.delay, job.pk))
-    # Queued jobs whose message was lost (a broker restart, a SIGKILL on a broker without redelivery) are sent
-    # again; a duplicate message is harmless because job_claim lets only one worker run a job.
-    cutoff = now - timedelta(seconds=settings.MEDIA_JOB_RESEND_SECONDS)
-    for job_id in list(
-        ProcessingJob.objects.filter(state=State.QUEUED, queued_at__lt=cutoff).values_list("pk", flat=True)
-    ):
-        ProcessingJob.objects.filter(pk=job_id, state=State.QUEUED).update(queued_at=now)
-        process_media.delay(job_id)
-        requeued.append(job_id)
+            job_send_on_commit(job.pk)
+    # The job rows are the outbox: a job whose message never reached the broker (it was down at the commit) is
+    # sent now; one whose message was lost (a broker restart, a SIGKILL on a broker without redelivery) is sent
+    # again. A duplicate message is harmless because job_claim lets only one worker run a job.
+    requeued += jobs_send_unsent(now=now)
+    requeued += jobs_resend_lost(now=now, older_than=timedelta(seconds=settings.MEDIA_JOB_RESEND_SECONDS))
     return requeued

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from celery.exceptions import SoftTimeLimitExceeded
@@ -129,6 +129,31 @@ def retry_countdown(attempts: int) -> int:
     """Seconds before attempt ``attempts + 1``: exponential backoff from MEDIA_JOB_RETRY_BACKOFF_SECONDS, ≤ 300."""
     base = max(1, int(getattr(settings, "MEDIA_JOB_RETRY_BACKOFF_SECONDS", 5)))
     return int(min(300, base * 2 ** max(0, attempts - 1)))
+
+
+# What a producer reads while a job waits out an outage, by the failure's kind.
+OUTAGE_STAGES = {"storage": "waiting_storage", "database": "waiting_db"}
+OUTAGE_REASONS = {
+    "storage": "Waiting for storage: media storage is unavailable. Processing resumes by itself when it is back",
+    "database": "Waiting for the database: it is unavailable. Processing resumes by itself when it is back",
+}
+
+
+def outage_countdown(retries: int) -> int:
+    """Seconds before outage retry ``retries + 1``: doubling from MEDIA_JOB_RETRY_BACKOFF_SECONDS up to
+    MEDIA_JOB_OUTAGE_BACKOFF_MAX_SECONDS (30 minutes by default)."""
+    base = max(1, int(getattr(settings, "MEDIA_JOB_RETRY_BACKOFF_SECONDS", 5)))
+    ceiling = max(base, int(getattr(settings, "MEDIA_JOB_OUTAGE_BACKOFF_MAX_SECONDS", 1800)))
+    return int(min(ceiling, base * 2 ** min(max(0, retries), 30)))
+
+
+def outage_wait(job: Any, kind: str) -> tuple[str, int, str] | None:
+    """For a job stopped by a storage or database outage with retries left: (stage, countdown, reason)."""
+    if kind not in OUTAGE_STAGES or job.outage_retries >= int(getattr(settings, "MEDIA_JOB_OUTAGE_RETRIES", 24)):
+        return None
+    countdown = outage_countdown(job.outage_retries)
+    when = f"{countdown} s" if countdown < 120 else f"{round(countdown / 60)} min"
+    return OUTAGE_STAGES[kind], countdown, f"{OUTAGE_REASONS[kind]} (next try in {when})."
 
 
 def is_transient_db_error(exc: BaseException) -> bool:

@@ -16,6 +16,7 @@ from django.db import transaction
 from episodes.models import Episode, MediaSource, ProcessingJob, Status, Video
 
 from .errors import InvalidInput, PayloadTooLarge
+from .outbox import job_send_on_commit
 
 EMPTY_FILE = "The file is empty (0 bytes): choose the recording itself and upload it again."
 
@@ -69,38 +70,33 @@ def media_source_register(
 ) -> MediaSource:
     """Record a file already stored at ``storage_key`` as the owner's newest source and queue processing.
 
-    The stored file is deleted if recording fails, so a failed call leaves nothing behind.
+    The stored file is never deleted here, whatever fails: a retried completion needs it, and a source is deleted
+    only with its episode or video. Queuing is part of the committed rows (the job row is the outbox); the message
+    to the broker is sent after the commit, best effort.
     """
     name = safe_filename(filename)
-    try:
-        with transaction.atomic():
-            source = MediaSource.objects.create(
-                episode=owner if isinstance(owner, Episode) else None,
-                video=owner if isinstance(owner, Video) else None,
-                storage_key=storage_key,
-                original_filename=name,
-                content_type=content_type or mimetypes.guess_type(name)[0] or "",
-                byte_size=byte_size,
-                sha256=sha256,
-            )
-            media_enqueue_processing(source=source)
-    except Exception:
-        default_storage.delete(storage_key)
-        raise
+    with transaction.atomic():
+        source = MediaSource.objects.create(
+            episode=owner if isinstance(owner, Episode) else None,
+            video=owner if isinstance(owner, Video) else None,
+            storage_key=storage_key,
+            original_filename=name,
+            content_type=content_type or mimetypes.guess_type(name)[0] or "",
+            byte_size=byte_size,
+            sha256=sha256,
+        )
+        media_enqueue_processing(source=source)
     return source
 
 
 def media_enqueue_processing(*, source: MediaSource) -> ProcessingJob:
-    """Queue a job for ``source``; the task is sent only once the surrounding transaction commits."""
-    from episodes.tasks import process_media
-
+    """Queue a job for ``source``; its message is sent once the surrounding transaction commits (best effort)."""
     owner: Episode | Video = source.episode or source.video  # type: ignore[assignment]
     job = ProcessingJob.objects.create(source=source, max_attempts=settings.MEDIA_JOB_MAX_ATTEMPTS)
     # A published item stays published on its current renditions until the new ones are swapped in.
     if type(owner).objects.filter(pk=owner.pk).exclude(status=Status.PUBLISHED).update(status=Status.PROCESSING):
         owner.status = Status.PROCESSING
-    job_id = job.pk
-    transaction.on_commit(lambda: process_media.delay(job_id))
+    job_send_on_commit(job.pk)
     return job
 
 

