@@ -25,9 +25,9 @@ from episodes.models import (
 )
 
 
-def is_live_q() -> Q:
+def is_live_q(now: datetime | None = None) -> Q:
     """Published and its publish time has passed: the only state anyone outside the newsroom sees."""
-    return Q(status=Status.PUBLISHED, publish_at__lte=timezone.now())
+    return Q(status=Status.PUBLISHED, publish_at__lte=now or timezone.now())
 
 
 def published_episodes(*, show: Show | None = None) -> QuerySet[Episode]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from episodes.fingerprints import PublicState, item_state
 from episodes.html import sanitize_html
 from episodes.links import (
     absolute,
@@ -25,6 +26,7 @@ from episodes.links import (
     show_feed_url,
 )
 from episodes.models import Episode
+from episodes.response_cache import fingerprinted
 
 from . import events, oembed
 from .headers import embeddable
@@ -118,7 +120,16 @@ def _dimension(request: HttpRequest, name: str) -> int | None:
     return int(raw)
 
 
+def _oembed_state(request: HttpRequest) -> PublicState | None:
+    try:
+        target = oembed.parse_target(request.GET.get("url"), also_origin=request.build_absolute_uri("/"))
+    except oembed.BadUrl:
+        return None
+    return item_state(target.kind, target.item_id) if target is not None else None
+
+
 @require_safe
+@fingerprinted(_oembed_state)
 def oembed_view(request: HttpRequest) -> HttpResponseBase:
     """GET /oembed?url=…&format=json|xml&maxwidth=&maxheight=: oEmbed 1.0 for our video and episode URLs."""
     fmt = request.GET.get("format", "json").strip().lower() or "json"

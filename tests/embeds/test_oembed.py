@@ -129,3 +129,21 @@ def test_urls_that_are_not_ours_or_unknown_are_404(client: Client, live_video: V
 
 def test_missing_url_parameter_is_400(client: Client, db: None) -> None:
     assert client.get("/oembed").status_code == 400
+
+
+def test_oembed_is_reused_until_the_item_changes(client: Client, live_video: Video,
+                                                 django_assert_max_num_queries: Any) -> None:  # fmt: skip
+    from episodes.services.content import video_unpublish, video_update
+
+    url = f"{BASE}/videos/{live_video.pk}/x/"
+    first = get(client, url)
+    assert first.status_code == 200 and first["ETag"] and first["Cache-Control"].startswith("public, max-age=")
+    with django_assert_max_num_queries(1):
+        assert get(client, url).content == first.content
+    with django_assert_max_num_queries(1):
+        revalidated = client.get("/oembed", {"url": url}, headers={"If-None-Match": first["ETag"]})
+    assert revalidated.status_code == 304
+    video_update(video=live_video, title="Renamed")
+    assert json.loads(get(client, url).content)["title"] == "Renamed"
+    video_unpublish(video=live_video)
+    assert get(client, url).status_code == 404
