@@ -14,6 +14,7 @@ response past it.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from episodes.models import Article, ArticleEpisode, ArticleVideo, Episode, Rend
 from episodes.selectors import is_live_q
 
 INTEGER, MOMENT = models.BigIntegerField(), models.DateTimeField()
+# Σ(id + 2³²) = count·2³² + Σ id: both in one aggregate (Σ id stays below 2³² for any realistic table). New rows
+# always get larger ids, so the pair changes whenever rows are added, removed or replaced.
+_COUNTED_ID = F("id") + 2**32
 
 
 @dataclass(frozen=True)
@@ -51,20 +55,16 @@ def _owned(prefix: str, owners: dict[str, Any], now: datetime) -> dict[str, Subq
     live = items.filter(is_live_q(now))
     scheduled = items.filter(status=Status.PUBLISHED, publish_at__gt=now)
     owned = {f"{field}__{k}": v for k, v in owners.items()}
-    # New rows always get larger ids, so COUNT and SUM(id) together change whenever rows are replaced.
     renditions = Rendition.objects.filter(**owned)
     transcripts = Transcript.objects.filter(**owned)
     shows = Show.objects.filter(**{f"{field}s__{k}": v for k, v in owners.items()})
     return {
-        f"{prefix}_live": _scalar(live, "COUNT", "id", INTEGER),
-        f"{prefix}_live_ids": _scalar(live, "SUM", "id", INTEGER),
+        f"{prefix}_live": _scalar(live, "SUM", _COUNTED_ID, INTEGER),
         f"{prefix}_live_at": _scalar(live, "MAX", "publish_at", MOMENT),
         f"{prefix}_edited": _scalar(items, "MAX", "updated_at", MOMENT),
         f"{prefix}_next": _scalar(scheduled, "MIN", "publish_at", MOMENT),
-        f"{prefix}_r_count": _scalar(renditions, "COUNT", "id", INTEGER),
-        f"{prefix}_r_ids": _scalar(renditions, "SUM", "id", INTEGER),
-        f"{prefix}_t_count": _scalar(transcripts, "COUNT", "id", INTEGER),
-        f"{prefix}_t_ids": _scalar(transcripts, "SUM", "id", INTEGER),
+        f"{prefix}_r": _scalar(renditions, "SUM", _COUNTED_ID, INTEGER),
+        f"{prefix}_t": _scalar(transcripts, "SUM", _COUNTED_ID, INTEGER),
         f"{prefix}_t_bytes": _scalar(transcripts, "SUM", "byte_size", INTEGER),  # replaced in place
         f"{prefix}_show_edited": _scalar(shows, "MAX", "updated_at", MOMENT),
     }
@@ -72,11 +72,10 @@ def _owned(prefix: str, owners: dict[str, Any], now: datetime) -> dict[str, Subq
 
 def _links(prefix: str, model: type[ArticleEpisode] | type[ArticleVideo], owner: str) -> dict[str, Subquery]:
     links = model.objects.filter(article=OuterRef("pk"))
-    # Σ position·item id moves when links are reordered; Σ id and MAX(id) when they are replaced.
+    # Σ position·item id moves when links are reordered; count and Σ id when they are replaced.
     weighted = F("position") * F(f"{owner}_id") + F("position")
     return {
-        f"{prefix}_links": _scalar(links, "COUNT", "id", INTEGER),
-        f"{prefix}_link_ids": _scalar(links, "SUM", "id", INTEGER),
+        f"{prefix}_links": _scalar(links, "SUM", _COUNTED_ID, INTEGER),
         f"{prefix}_link_order": _scalar(links, "SUM", weighted, INTEGER),
     }
 
@@ -95,6 +94,7 @@ class _Compiled:
     now_slots: tuple[int, ...]
     key_slots: tuple[int, ...]
     next_columns: tuple[int, ...]
+    qmark_sql: str = ""  # SQLite: converted once (Django converts %s to ? with a regex on every execution)
 
 
 _compiled: dict[tuple[str, str], _Compiled] = {}
@@ -109,7 +109,13 @@ def _compile(name: str, qs: QuerySet[Any], key_sentinel: object) -> _Compiled:
     names = list(qs.query.annotations)
     sql, params = qs.values_list("pk", "updated_at", *names).query.sql_with_params()
     now_values = (_NOW_SENTINEL, _prep_now(_NOW_SENTINEL))
+    qmark = ""
+    if connection.vendor == "sqlite":
+        from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+
+        qmark = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
     return _Compiled(
+        qmark_sql=qmark,
         sql=sql,
         params=tuple(params),
         now_slots=tuple(i for i, p in enumerate(params) if any(p == v for v in now_values)),
@@ -132,8 +138,13 @@ def _run(name: str, build: Callable[[Any, datetime], QuerySet[Any]], key_sentine
     for i in compiled.key_slots:
         params[i] = key
     with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
-        row = cursor.fetchone()
+        if compiled.qmark_sql:
+            raw = cursor.cursor
+            sqlite3.Cursor.execute(raw, compiled.qmark_sql, params)
+            row = raw.fetchone()
+        else:
+            cursor.execute(compiled.sql, params)
+            row = cursor.fetchone()
     if row is None:
         return None
     upcoming = [_moment(row[i]) for i in compiled.next_columns if row[i] is not None]

@@ -136,6 +136,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "media_hub.sqlite3"),
+            # Keep each thread's connection: opening one (and its PRAGMAs) cost more than a cached API answer.
+            "CONN_MAX_AGE": 600,
             # WAL lets the web process read while the worker writes.
             "OPTIONS": {
                 "timeout": 20,

@@ -31,7 +31,9 @@ def validate(fields: dict[str, Any], expected_type: str) -> None:
     assert not (THUMBNAIL & set(fields)) or THUMBNAIL <= set(fields)
     for name in INTEGERS & set(fields):
         assert int(fields[name]) > 0, name
-    assert fields["html"].startswith("<iframe ") and fields["html"].endswith("</iframe>")
+    # Video: the iframe alone. Rich (audio): the iframe and the host script that sizes it from its postMessage.
+    tail = "</iframe>" if expected_type == "video" else '/static/episodes/embed-host.js" async></script>'
+    assert fields["html"].startswith("<iframe ") and fields["html"].endswith(tail)
     assert f'width="{fields["width"]}" height="{fields["height"]}"' in fields["html"]
 
 
@@ -72,9 +74,18 @@ def test_episode_is_a_rich_response(client: Client, live_episode: Episode) -> No
     for url in (f"{BASE}/embed/episode/{live_episode.pk}/", f"{BASE}/episodes/{live_episode.pk}/x/"):
         data = get(client, url).json()
         validate(data, "rich")
-        assert (data["width"], data["height"]) == (640, 180)
+        assert (data["width"], data["height"]) == (640, 240)  # the player and one line for each of 2 chapters
         assert not THUMBNAIL & set(data)  # no artwork: no thumbnail fields at all
         validate(xml_fields(get(client, url, format="xml").content), "rich")
+
+
+def test_episode_maxwidth_narrows_but_keeps_every_chapter_line(client: Client, live_episode: Episode) -> None:
+    url = f"{BASE}/embed/episode/{live_episode.pk}/"
+    for max_width in (480, 300):
+        data = get(client, url, maxwidth=max_width).json()
+        assert (data["width"], data["height"]) == (max_width, 240)
+        assert f"max-width:{max_width}px;height:240px" in data["html"]
+    assert get(client, url, maxheight=200).json()["height"] == 200
 
 
 def test_maxwidth_and_maxheight_scale_down_keeping_the_aspect_ratio(client: Client, live_video: Video) -> None:
