@@ -61,6 +61,12 @@ def next_scheduled_publish_at(*, show: Show | None = None) -> object:
     return qs.order_by("publish_at").values_list("publish_at", flat=True).first()
 
 
+def next_scheduled_video_at() -> datetime | None:
+    """The earliest future publish time of a video (the video sitemap must expire then)."""
+    qs = Video.objects.filter(status=Status.PUBLISHED, publish_at__gt=timezone.now())
+    return qs.order_by("publish_at").values_list("publish_at", flat=True).first()
+
+
 def latest_job(*, episode: Episode | None = None, video: Video | None = None) -> ProcessingJob | None:
     qs = ProcessingJob.objects.select_related("source")
     if episode is not None:

@@ -300,7 +300,8 @@ LOGGING = {
 # --- Public API (episodes/api) ------------------------------------------------------------------------------
 # The news site calls the public API from browsers on these origins; producers' tools are server-side.
 CORS_ALLOWED_ORIGINS = NEWS_SITE_ORIGINS
-CORS_URLS_REGEX = r"^/(api/v1/|oembed).*$"
+# The API, oEmbed, and the public pages (their <link rel="alternate" type="application/json+oembed"> discovery).
+CORS_URLS_REGEX = r"^/(api/v1/|oembed|videos/|episodes/|sitemaps/).*$"
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified"]
 # Resumable uploads: part size bounds and how long an unfinished upload is kept.

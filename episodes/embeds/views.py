@@ -27,10 +27,12 @@ from episodes.links import (
 )
 from episodes.models import Episode
 from episodes.response_cache import fingerprinted
+from episodes.selectors import api_media_prefetch, next_scheduled_video_at, published_videos
 
 from . import events, oembed
 from .headers import embeddable
 from .player import Kind, article_links, live_item, parse_start, player_for
+from .previews import SITEMAP_MAX_URLS, page_meta, video_sitemap
 
 logger = logging.getLogger(__name__)
 EMBED_CACHE_CONTROL = "public, max-age=60"
@@ -93,6 +95,7 @@ def _page(request: HttpRequest, kind: Kind, item_id: str, slug: str | None) -> H
         "feed_url": show_feed_url(item.show.slug),
         "articles": article_links(item),
         "oembed": oembed_discovery_urls(page_url),
+        "meta": page_meta(item, player, description=description),
     }
     response = render(request, "episodes/embed/page.html", context)
     response["Cache-Control"] = EMBED_CACHE_CONTROL
@@ -148,6 +151,23 @@ def oembed_view(request: HttpRequest) -> HttpResponseBase:
     body, content_type = oembed.render(fields, fmt)
     response = HttpResponse(body, content_type=content_type)
     response["Cache-Control"] = f"public, max-age={oembed.CACHE_AGE}"
+    return response
+
+
+SITEMAP_MAX_AGE = 3600
+
+
+@require_safe
+def video_sitemap_view(request: HttpRequest) -> HttpResponseBase:
+    """GET /sitemaps/videos.xml: every live video with its page, player, file, thumbnail and duration."""
+    videos = api_media_prefetch(published_videos())[:SITEMAP_MAX_URLS]
+    body = video_sitemap((v, player_for(v)) for v in videos)
+    response = HttpResponse(body, content_type="application/xml; charset=utf-8")
+    max_age = SITEMAP_MAX_AGE
+    upcoming = next_scheduled_video_at()
+    if upcoming is not None:  # a scheduled video joins the sitemap at its time: do not cache past it
+        max_age = max(0, min(max_age, int((upcoming - timezone.now()).total_seconds())))
+    response["Cache-Control"] = f"public, max-age={max_age}"
     return response
 
 

@@ -72,8 +72,8 @@
     if (media.canPlayType && media.canPlayType(HLS)) {
       state.mode = "native";
       media.addEventListener("error", function () { if (state.mode === "native") { useMp4(); } }, { once: true });
+      media.src = d.hls;  // first: raising preload while the MP4 <source> is selected would start fetching it
       media.preload = "metadata";
-      media.src = d.hls;
       ready();
       return;
     }
