@@ -209,6 +209,12 @@ def test_audio_snippet_resizes_and_player_features(web_server: Server, processed
                 page.screenshot(path=str(SHOTS / f"audio-snippet-{width}.png"))
                 if width == 375:
                     _audio_features(frame, processed_episode)
+                    # The open share panel made the player taller: the host frame followed, nothing is cut off.
+                    page.wait_for_timeout(300)
+                    inner_height = frame.evaluate("document.documentElement.getBoundingClientRect().height")
+                    frame_height = page.evaluate("document.querySelector('iframe').getBoundingClientRect().height")
+                    assert abs(inner_height - frame_height) <= 1 and frame_height > 300, (inner_height, frame_height)
+                    assert frame.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
                     page.screenshot(path=str(SHOTS / "audio-375-share-menu.png"))
                 context.close()
 
