@@ -63,10 +63,14 @@
   // Exactly one source is loaded: the markup says preload="none", so nothing is fetched before this choice.
   function chooseSource(state, ready) {
     var media = state.media, d = state.root.dataset;
+    var wantsPlay = false;
+    media.addEventListener("play", function () { wantsPlay = true; });
     function useMp4() {
       state.mode = "mp4";
       if (media.getAttribute("src")) { media.removeAttribute("src"); }
       if (media.tagName === "VIDEO") { media.preload = "metadata"; media.load(); }
+      // HLS failed after the reader (or autoplay) pressed play: carry on with the MP4.
+      if (wantsPlay) { var p = media.play(); if (p && p.catch) p.catch(function () {}); }
     }
     if (!d.hls) { ready(); return; }
     if (media.canPlayType && media.canPlayType(HLS)) {
