@@ -33,6 +33,9 @@ def process_media(job_id: int) -> None:
 
 @shared_task(name="episodes.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> list[int]:
+    from episodes.services.clips import clip_requeue_stale
+
+    clip_requeue_stale()  # clips whose message a broker outage lost
     return processing.jobs_sweep()
 
 
@@ -41,3 +44,11 @@ def expire_uploads() -> int:
     from episodes.services.resumable import uploads_expire
 
     return uploads_expire()
+
+
+@shared_task(name="episodes.render_clip", bind=True, acks_late=True, ignore_result=True)
+def render_clip(self: object, clip_id: int) -> None:
+    """Render one queued social clip (episodes.services.clips)."""
+    from episodes.services.clips import clip_render
+
+    clip_render(clip_id=clip_id)

@@ -269,7 +269,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}}
+CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}, "episodes.render_clip": {"queue": "media"}}
 CELERY_TASK_ANNOTATIONS = {
     "episodes.process_media": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
 }

@@ -38,3 +38,7 @@ __all__ += ["ApiToken", "UploadPart", "UploadSession"]
 from .embeds import EmbedView  # noqa: E402
 
 __all__ += ["EmbedView"]
+
+from .clips import SoundbiteClip  # noqa: E402
+
+__all__ += ["SoundbiteClip"]

@@ -14,6 +14,7 @@ from episodes.media.clips import ClipSpec, captions_in, clip_argv, layout, subti
 from episodes.media.loudness import parse_ebur128
 from episodes.media.runner import run
 from episodes.services.transcripts import Cue
+from tests.conftest import need
 
 pytestmark = pytest.mark.slow
 SPEECH = "Привіт! Це короткий огляд новин тижня. Енергетика, фронт і економіка. Дякуємо, що слухаєте нас."
@@ -31,7 +32,8 @@ def episode_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ukrainian speech by espeak-ng, encoded like the episode's AAC rendition."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
-        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+        need("espeak-ng", "generated speech for clip tests (apt-get install espeak-ng)")
+        raise AssertionError("unreachable: need() skips or fails")
     folder = tmp_path_factory.mktemp("speech")
     wav = folder / "speech.wav"
     subprocess.run([espeak, "-v", "uk", "-s", "150", "-w", str(wav), SPEECH], check=True)  # noqa: S603
