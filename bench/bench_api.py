@@ -5,7 +5,7 @@
 2. A 1 GB upload through the resumable API (64 MiB parts, local storage): peak RSS (VmHWM) of the web worker
    that received it; the target is ≤ 150 MB.
 
-Run: ``uv run python bench/bench_api.py`` (``--upload-mb 1024`` to change the size).
+Run: ``uv run python bench/bench_api.py`` (``--upload-mb 1024`` to change the size, ``0`` to skip it).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from support import ROOT, Gunicorn
+from support import ROOT, Gunicorn, http_get
 
 BLOCK = os.urandom(1024 * 1024)
 
@@ -71,13 +71,13 @@ def request(port: int, method: str, path: str, body: object = None, headers: dic
     return response.status, data
 
 
-def latency(port: int, path: str, n: int) -> tuple[float, float]:
+def latency(port: int, path: str, n: int, headers: dict[str, str] | None = None) -> tuple[float, float]:
     for _ in range(20):
-        assert request(port, "GET", path)[0] == 200
+        assert request(port, "GET", path, headers=headers)[0] in {200, 304}
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        request(port, "GET", path)
+        request(port, "GET", path, headers=headers)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
@@ -170,15 +170,26 @@ def main() -> None:
         facts = json.loads(seeded.stdout.strip().splitlines()[-1])
         server = Gunicorn(env, workers=2)
         try:
+            p50, p99 = latency(server.port, "/health/live", args.requests)
+            print(f"baseline /health/live: p50 {p50:.1f} ms, p99 {p99:.1f} ms (the floor of any request here)")
+            oembed = f"/oembed?url=http%3A%2F%2F127.0.0.1%3A{server.port}%2Fembed%2Fepisode%2F{facts['episode']}%2F"
+            p50, p99 = latency(server.port, oembed, args.requests)
+            print(f"oEmbed of an episode: p50 {p50:.1f} ms, p99 {p99:.1f} ms (warm)")
             for article in ("one", "fifty"):
                 path = f"/api/v1/articles/{article}/media"
                 p50, p99 = latency(server.port, path, args.requests)
                 rps = throughput(server.port, path, args.seconds)
                 items = 1 if article == "one" else 50
                 print(f"article with {items:>2} items: p50 {p50:.1f} ms, p99 {p99:.1f} ms (sequential, "
-                      f"{args.requests} req); {rps:.0f} req/s (4 threads, 2 workers)")  # fmt: skip
+                      f"{args.requests} req, warm; target {'3' if items == 1 else '6'} ms); {rps:.0f} req/s "
+                      "(4 threads, 2 workers)")  # fmt: skip
+                etag = http_get(server.port, path)[1]["etag"]
+                p50, p99 = latency(server.port, path, args.requests, {"If-None-Match": etag})
+                print(f"  the same with If-None-Match (304): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         finally:
             server.stop()
+        if args.upload_mb <= 0:
+            return
         try:
             upload(env, facts["token"], facts["episode"], args.upload_mb * 1024 * 1024)
         except AssertionError:

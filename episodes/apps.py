@@ -7,4 +7,4 @@ class EpisodesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the start-up system checks)
+        from . import admin_clips, checks  # noqa: F401  (the clips admin; the start-up system checks)

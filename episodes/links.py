@@ -100,14 +100,36 @@ def oembed_url(target_url: str) -> str:
     return absolute(f"/oembed?url={quote(target_url, safe='')}")
 
 
-def embed_iframe_html(src: str, *, title: str, width: int, height: int) -> str:
-    """The iframe snippet a page pastes to embed a player; every value is escaped."""
+def embed_host_script_url() -> str:
+    """The host-page script that sizes audio embeds from their postMessage (episodes/static/episodes/embed-host.js)."""
+    from django.templatetags.static import static
+
+    return absolute(static("episodes/embed-host.js"))
+
+
+def embed_iframe_html(src: str, *, title: str, width: int, height: int, kind: str = "video") -> str:
+    """The snippet a page pastes to embed a player; every value is escaped.
+
+    Video: full width of its column at the video's aspect ratio (CSS ``aspect-ratio``; ``width``/``height`` are the
+    fallback), so a phone shows the picture edge to edge. Audio: full width up to ``width``, and the host script
+    sets the height the player reports, so its chapters never clip or scroll.
+    """
     from django.utils.html import escape
 
-    return (
-        f'<iframe src="{escape(src)}" title="{escape(title)}" width="{int(width)}" height="{int(height)}" '
-        'frameborder="0" loading="lazy" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>'
+    w, h = max(1, int(width)), max(1, int(height))
+    if kind == "video":
+        style = f"width:100%;height:auto;aspect-ratio:{w}/{h};border:0;display:block"
+    else:
+        style = f"width:100%;max-width:{w}px;height:{h}px;border:0;display:block"
+    iframe = (
+        f'<iframe src="{escape(src)}" title="{escape(title)}" width="{w}" height="{h}" style="{style}" '
+        'frameborder="0" loading="lazy" allow="autoplay; fullscreen; picture-in-picture; clipboard-write" '
+        "allowfullscreen></iframe>"
     )
+    if kind == "video":
+        return iframe
+    script = escape(embed_host_script_url())
+    return f'{iframe}<script src="{script}" async></script>'
 
 
 def embed_path(kind: str, item_id: int) -> str:

@@ -25,10 +25,10 @@ from episodes.models import (
 )
 
 
-def is_live_q() -> Q:
+def is_live_q(now: datetime | None = None) -> Q:
     """Published, its publish time has passed and not for members only: the only state anyone outside the newsroom
     sees (works for episodes and videos)."""
-    return Q(status=Status.PUBLISHED, publish_at__lte=timezone.now(), members_only=False)
+    return Q(status=Status.PUBLISHED, publish_at__lte=now or timezone.now(), members_only=False)
 
 
 def member_live_q(*, episodes: bool = True) -> Q:
@@ -68,6 +68,12 @@ def next_scheduled_publish_at(*, show: Show | None = None) -> object:
     qs = Episode.objects.filter(status=Status.PUBLISHED, publish_at__gt=timezone.now())
     if show is not None:
         qs = qs.filter(show=show)
+    return qs.order_by("publish_at").values_list("publish_at", flat=True).first()
+
+
+def next_scheduled_video_at() -> datetime | None:
+    """The earliest future publish time of a video (the video sitemap must expire then)."""
+    qs = Video.objects.filter(status=Status.PUBLISHED, publish_at__gt=timezone.now())
     return qs.order_by("publish_at").values_list("publish_at", flat=True).first()
 
 

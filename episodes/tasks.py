@@ -40,10 +40,12 @@ def rewrite_tags(rewrite_id: int) -> None:
 
 @shared_task(name="episodes.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> list[int]:
+    from episodes.services.clips import clip_requeue_stale
     from episodes.services.liveness import heartbeats_forget
     from episodes.services.retagging import tags_sweep
 
     heartbeats_forget()
+    clip_requeue_stale()  # clips whose message a broker outage lost
     requeued = processing.jobs_sweep()
     tags_sweep()
     return requeued
@@ -54,3 +56,11 @@ def expire_uploads() -> int:
     from episodes.services.resumable import uploads_expire
 
     return uploads_expire()
+
+
+@shared_task(name="episodes.render_clip", bind=True, acks_late=True, ignore_result=True)
+def render_clip(self: object, clip_id: int) -> None:
+    """Render one queued social clip (episodes.services.clips)."""
+    from episodes.services.clips import clip_render
+
+    clip_render(clip_id=clip_id)

@@ -13,6 +13,7 @@ urlpatterns = [
     re_path(rf"^embed/episode/{ID.format('episode_id')}/$", views.embed_episode, name="embed-episode"),
     path("embed/events", views.embed_events, name="embed-events"),
     re_path(r"^oembed/?$", views.oembed_view, name="oembed"),
+    path("sitemaps/videos.xml", views.video_sitemap_view, name="video-sitemap"),
     re_path(rf"^videos/{ID.format('video_id')}/(?:(?P<slug>[^/]+)/)?$", views.video_page, name="video-page"),
     re_path(rf"^episodes/{ID.format('episode_id')}/(?:(?P<slug>[^/]+)/)?$", views.episode_page, name="episode-page"),
 ]

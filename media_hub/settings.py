@@ -185,6 +185,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "media_hub.sqlite3"),
+            # Keep each thread's connection: opening one (and its PRAGMAs) cost more than a cached API answer.
+            "CONN_MAX_AGE": 600,
             # WAL lets the web process read while the worker writes.
             "OPTIONS": {
                 "timeout": 20,
@@ -336,6 +338,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "episodes.process_media": {"queue": "media"},
+    "episodes.render_clip": {"queue": "media"},
     "episodes.sweep_stale_jobs": {"queue": "control"},
     "feeds.websub_scan": {"queue": "control"},
 }
@@ -375,7 +378,8 @@ LOGGING = {
 # --- Public API (episodes/api) ------------------------------------------------------------------------------
 # The news site calls the public API from browsers on these origins; producers' tools are server-side.
 CORS_ALLOWED_ORIGINS = NEWS_SITE_ORIGINS
-CORS_URLS_REGEX = r"^/(api/v1/|oembed).*$"
+# The API, oEmbed, and the public pages (their <link rel="alternate" type="application/json+oembed"> discovery).
+CORS_URLS_REGEX = r"^/(api/v1/|oembed|videos/|episodes/|sitemaps/).*$"
 # POST for /api/v1/articles/lookup (an article by a URL too long for a query string). API writes need a bearer
 # token, never a cookie, so a cross-origin POST carries no ambient authority.
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS", "POST"]

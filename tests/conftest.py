@@ -42,6 +42,9 @@ def media_storage(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     }
     settings.MEDIA_ROOT = root
     settings.MEDIA_WORK_DIR = tmp_path_factory.mktemp("work")
+    from episodes.response_cache import CACHE
+
+    CACHE.clear()  # test databases reuse ids, so a fingerprint from an earlier test could match
     yield root
 
 

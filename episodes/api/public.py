@@ -6,9 +6,12 @@ from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Schema
+from ninja.decorators import decorate_view
 
 from episodes.auth import request_user
+from episodes.fingerprints import article_state
 from episodes.models import Article, Episode, Show, Video
+from episodes.response_cache import fingerprinted
 from episodes.schemas import ArticleMediaOut, ArticleOut, MediaItemOut, MediaPageOut, ShowOut
 from episodes.schemas.dates import ZonedDateTime
 from episodes.selectors import MediaFilter, api_media_prefetch, article_media_items, media_page
@@ -116,6 +119,7 @@ def _article_media(request: HttpRequest, article: Article | None) -> ArticleMedi
 
 
 @router.get("/articles/media", response={200: ArticleMediaOut, **READ_ERRORS}, auth=OPTIONAL, tags=["articles"])
+@decorate_view(fingerprinted(lambda request, **_: article_state(url=request.GET.get("url", ""))))
 @cached_get
 def article_media_by_url(request: HttpRequest, url: Annotated[str, Field(max_length=1000)]) -> ArticleMediaOut:
     """The media of the article at ``url`` (the news site's page address), in editorial order."""
@@ -136,7 +140,11 @@ def article_media_by_url_post(request: HttpRequest, payload: ArticleLookupIn) ->
 @router.get(
     "/articles/{external_id}/media", response={200: ArticleMediaOut, **READ_ERRORS}, auth=OPTIONAL, tags=["articles"]
 )
+@decorate_view(fingerprinted(lambda request, external_id, **_: article_state(external_id=external_id)))
 @cached_get
 def article_media(request: HttpRequest, external_id: str) -> ArticleMediaOut:
-    """The videos and episodes linked to an article, in editorial order, ready to render."""
+    """The videos and episodes linked to an article, in editorial order, ready to render.
+
+    Anonymous responses are reused while the article's fingerprint is unchanged (episodes.response_cache).
+    """
     return _article_media(request, Article.objects.filter(external_id=external_id).first())

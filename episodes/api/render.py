@@ -5,6 +5,7 @@ Works on rows fetched with ``selectors.api_media_prefetch`` so rendering runs no
 
 from __future__ import annotations
 
+from episodes.embeds.player import audio_height
 from episodes.html import html_to_text
 from episodes.links import (
     chapters_url,
@@ -69,7 +70,8 @@ def media_item_out(item: Episode | Video) -> MediaItemOut:
     durations = [r.duration for r in sources if r.duration]
     is_episode = isinstance(item, Episode)
     embed = embed_episode_url(item.pk) if is_episode else embed_video_url(item.pk)
-    width, height = AUDIO_EMBED_SIZE if is_episode else VIDEO_EMBED_SIZE
+    chapters_count = len(item.chapters or []) if isinstance(item, Episode) else 0
+    width, height = (AUDIO_EMBED_SIZE[0], audio_height(chapters_count)) if is_episode else VIDEO_EMBED_SIZE
     chapters = list(item.chapters or []) if isinstance(item, Episode) else []
     return MediaItemOut(
         type="episode" if is_episode else "video",
@@ -93,6 +95,8 @@ def media_item_out(item: Episode | Video) -> MediaItemOut:
             for t in item.transcripts.all()
         ],
         embed_url=embed,
-        embed_html=embed_iframe_html(embed, title=item.title, width=width, height=height),
+        embed_html=embed_iframe_html(
+            embed, title=item.title, width=width, height=height, kind="audio" if is_episode else "video"
+        ),  # fmt: skip
         oembed_url=oembed_url(embed),
     )

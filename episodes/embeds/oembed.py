@@ -118,12 +118,18 @@ def oembed_fields(
     item: Episode | Video, player: Player, *, max_width: int | None, max_height: int | None
 ) -> dict[str, Any]:
     """The oEmbed response for a live item, required fields first."""
-    width, height = fit(player.width, player.height, max_width, max_height)
+    if player.kind == "video":
+        width, height = fit(player.width, player.height, max_width, max_height)
+    else:
+        # The audio player is as tall at 300 px wide as at 640 (its chapter lines never wrap): narrow it, keep its
+        # height, so every chapter stays readable (only maxheight can make it shorter; then the list scrolls).
+        width = min(player.width, max_width or player.width)
+        height = min(player.height, max_height or player.height)
     src = absolute(player.embed_path)
     fields: dict[str, Any] = {
         "version": "1.0",
         "type": "video" if player.kind == "video" else "rich",
-        "html": embed_iframe_html(src, title=item.title, width=width, height=height),
+        "html": embed_iframe_html(src, title=item.title, width=width, height=height, kind=player.kind),
         "width": width,
         "height": height,
         "title": item.title,

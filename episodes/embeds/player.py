@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from episodes.links import (
+    absolute,
     embed_path,
     episode_page_path,
     rendition_path,
@@ -32,7 +33,12 @@ from episodes.selectors import api_media_prefetch, is_live_q
 Kind = Literal["video", "episode"]
 KINDS: tuple[Kind, ...] = ("video", "episode")
 VIDEO_WIDTH = 640
-AUDIO_SIZE = (640, 180)
+AUDIO_WIDTH = 640
+# The audio embed's height: player, title line, tools and chapter bar, then one line per chapter. Chapter lines
+# never wrap (ellipsis), so the height does not depend on the width: a narrow embed shows every chapter too.
+AUDIO_BASE_HEIGHT = 180
+CHAPTER_ROW_HEIGHT = 30
+AUDIO_SIZE = (AUDIO_WIDTH, AUDIO_BASE_HEIGHT)
 # The ladder rung an embed starts with: sharp enough for an article column, light enough for phones.
 PREFERRED_HEIGHT = 720
 MAX_START_SECONDS = 24 * 3600
@@ -84,7 +90,9 @@ class Player:
     feed_path: str
     sources: list[Source]
     hls_url: str = ""
+    page_url: str = ""
     poster_url: str = ""
+    artwork_url: str = ""
     storyboard_url: str = ""
     tracks: list[Track] = field(default_factory=list)
     transcript_links: list[Track] = field(default_factory=list)
@@ -164,9 +172,24 @@ def _source_type(r: Rendition) -> str:
     return r.mime_type
 
 
-def _size(renditions: list[Rendition], is_video: bool) -> tuple[int, int]:
+def audio_height(chapter_count: int) -> int:
+    return AUDIO_BASE_HEIGHT + CHAPTER_ROW_HEIGHT * chapter_count
+
+
+def _artwork_path(item: Episode | Video) -> str:
+    """The episode's (else the show's) cover, as served by the delivery views; "" when there is none."""
+    for owner, owner_id, image in (
+        ("e", item.pk, getattr(item, "artwork", None)),
+        ("s", item.show_id, item.show.artwork),
+    ):
+        if image and image.name:
+            return f"/d/{owner}/{owner_id}/artwork.{image.name.rsplit('.', 1)[-1].lower()}"
+    return ""
+
+
+def _size(renditions: list[Rendition], is_video: bool, chapter_count: int = 0) -> tuple[int, int]:
     if not is_video:
-        return AUDIO_SIZE
+        return AUDIO_WIDTH, audio_height(chapter_count)
     sized = [r for r in renditions if r.kind == Rendition.Kind.VIDEO_MP4 and r.width and r.height]
     if not sized:
         return VIDEO_WIDTH, VIDEO_WIDTH * 9 // 16
@@ -200,7 +223,7 @@ def player_for(item: Episode | Video, *, start: float = 0.0, autoplay: bool = Fa
         ChapterItem(float(c["start"]), str(c["title"]), clock(float(c["start"])))
         for c in (item.chapters if isinstance(item, Episode) else [])
     ]
-    width, height = _size(renditions, is_video)
+    width, height = _size(renditions, is_video, len(chapters))
     kind = kind_of(item)
     page = video_page_path(item.pk, item.slug) if is_video else episode_page_path(item.pk, item.slug)
     return Player(
@@ -216,6 +239,8 @@ def player_for(item: Episode | Video, *, start: float = 0.0, autoplay: bool = Fa
         feed_path=show_feed_path(item.show.slug),
         sources=sources,
         hls_url=_first_path(renditions, Rendition.Kind.HLS) if is_video else "",
+        page_url=absolute(page),
+        artwork_url=_artwork_path(item),
         poster_url=_first_path(renditions, Rendition.Kind.POSTER) if is_video else "",
         storyboard_url=_first_path(renditions, Rendition.Kind.STORYBOARD_VTT) if is_video else "",
         tracks=tracks if is_video else [],

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from episodes.fingerprints import PublicState, item_state
 from episodes.html import sanitize_html
 from episodes.links import (
     absolute,
@@ -25,10 +26,13 @@ from episodes.links import (
     show_feed_url,
 )
 from episodes.models import Episode
+from episodes.response_cache import fingerprinted
+from episodes.selectors import api_media_prefetch, next_scheduled_video_at, published_videos
 
 from . import events, oembed
 from .headers import embeddable, strict_page
 from .player import Kind, article_links, live_item, parse_start, player_for
+from .previews import SITEMAP_MAX_URLS, page_meta, video_sitemap
 
 logger = logging.getLogger(__name__)
 EMBED_CACHE_CONTROL = "public, max-age=60"
@@ -91,6 +95,7 @@ def _page(request: HttpRequest, kind: Kind, item_id: str, slug: str | None) -> H
         "feed_url": show_feed_url(item.show.slug),
         "articles": article_links(item),
         "oembed": oembed_discovery_urls(page_url),
+        "meta": page_meta(item, player, description=description),
     }
     response = render(request, "episodes/embed/page.html", context)
     response["Cache-Control"] = EMBED_CACHE_CONTROL
@@ -120,7 +125,16 @@ def _dimension(request: HttpRequest, name: str) -> int | None:
     return int(raw)
 
 
+def _oembed_state(request: HttpRequest) -> PublicState | None:
+    try:
+        target = oembed.parse_target(request.GET.get("url"), also_origin=request.build_absolute_uri("/"))
+    except oembed.BadUrl:
+        return None
+    return item_state(target.kind, target.item_id) if target is not None else None
+
+
 @require_safe
+@fingerprinted(_oembed_state)
 def oembed_view(request: HttpRequest) -> HttpResponseBase:
     """GET /oembed?url=…&format=json|xml&maxwidth=&maxheight=: oEmbed 1.0 for our video and episode URLs."""
     fmt = request.GET.get("format", "json").strip().lower() or "json"
@@ -139,6 +153,23 @@ def oembed_view(request: HttpRequest) -> HttpResponseBase:
     body, content_type = oembed.render(fields, fmt)
     response = HttpResponse(body, content_type=content_type)
     response["Cache-Control"] = f"public, max-age={oembed.CACHE_AGE}"
+    return response
+
+
+SITEMAP_MAX_AGE = 3600
+
+
+@require_safe
+def video_sitemap_view(request: HttpRequest) -> HttpResponseBase:
+    """GET /sitemaps/videos.xml: every live video with its page, player, file, thumbnail and duration."""
+    videos = api_media_prefetch(published_videos())[:SITEMAP_MAX_URLS]
+    body = video_sitemap((v, player_for(v)) for v in videos)
+    response = HttpResponse(body, content_type="application/xml; charset=utf-8")
+    max_age = SITEMAP_MAX_AGE
+    upcoming = next_scheduled_video_at()
+    if upcoming is not None:  # a scheduled video joins the sitemap at its time: do not cache past it
+        max_age = max(0, min(max_age, int((upcoming - timezone.now()).total_seconds())))
+    response["Cache-Control"] = f"public, max-age={max_age}"
     return response
 
 

@@ -43,3 +43,7 @@ __all__ += ["EmbedView"]
 from .ops import ProcessBeat  # noqa: E402
 
 __all__ += ["ProcessBeat"]
+
+from .clips import SoundbiteClip  # noqa: E402
+
+__all__ += ["SoundbiteClip"]

@@ -31,7 +31,9 @@ def validate(fields: dict[str, Any], expected_type: str) -> None:
     assert not (THUMBNAIL & set(fields)) or THUMBNAIL <= set(fields)
     for name in INTEGERS & set(fields):
         assert int(fields[name]) > 0, name
-    assert fields["html"].startswith("<iframe ") and fields["html"].endswith("</iframe>")
+    # Video: the iframe alone. Rich (audio): the iframe and the host script that sizes it from its postMessage.
+    tail = "</iframe>" if expected_type == "video" else '/static/episodes/embed-host.js" async></script>'
+    assert fields["html"].startswith("<iframe ") and fields["html"].endswith(tail)
     assert f'width="{fields["width"]}" height="{fields["height"]}"' in fields["html"]
 
 
@@ -73,9 +75,18 @@ def test_episode_is_a_rich_response(client: Client, live_episode: Episode) -> No
     for url in (f"{BASE}/embed/episode/{live_episode.pk}/", f"{BASE}/episodes/{live_episode.pk}/x/"):
         data = get(client, url).json()
         validate(data, "rich")
-        assert (data["width"], data["height"]) == (640, 180)
+        assert (data["width"], data["height"]) == (640, 240)  # the player and one line for each of 2 chapters
         assert not THUMBNAIL & set(data)  # no artwork: no thumbnail fields at all
         validate(xml_fields(get(client, url, format="xml").content), "rich")
+
+
+def test_episode_maxwidth_narrows_but_keeps_every_chapter_line(client: Client, live_episode: Episode) -> None:
+    url = f"{BASE}/embed/episode/{live_episode.pk}/"
+    for max_width in (480, 300):
+        data = get(client, url, maxwidth=max_width).json()
+        assert (data["width"], data["height"]) == (max_width, 240)
+        assert f"max-width:{max_width}px;height:240px" in data["html"]
+    assert get(client, url, maxheight=200).json()["height"] == 200
 
 
 def test_maxwidth_and_maxheight_scale_down_keeping_the_aspect_ratio(client: Client, live_video: Video) -> None:
@@ -130,3 +141,21 @@ def test_urls_that_are_not_ours_or_unknown_are_404(client: Client, live_video: V
 
 def test_missing_url_parameter_is_400(client: Client, db: None) -> None:
     assert client.get("/oembed").status_code == 400
+
+
+def test_oembed_is_reused_until_the_item_changes(client: Client, live_video: Video,
+                                                 django_assert_max_num_queries: Any) -> None:  # fmt: skip
+    from episodes.services.content import video_unpublish, video_update
+
+    url = f"{BASE}/videos/{live_video.pk}/x/"
+    first = get(client, url)
+    assert first.status_code == 200 and first["ETag"] and first["Cache-Control"].startswith("public, max-age=")
+    with django_assert_max_num_queries(1):
+        assert get(client, url).content == first.content
+    with django_assert_max_num_queries(1):
+        revalidated = client.get("/oembed", {"url": url}, headers={"If-None-Match": first["ETag"]})
+    assert revalidated.status_code == 304
+    video_update(video=live_video, title="Renamed")
+    assert json.loads(get(client, url).content)["title"] == "Renamed"
+    video_unpublish(video=live_video)
+    assert get(client, url).status_code == 404
