@@ -1,4 +1,11 @@
-"""Health endpoints for load balancers: ``/health/live`` (the process answers) and ``/health/ready``."""
+"""Health endpoints: ``/health/live`` (the process answers), ``/health/ready`` (load balancers) and
+``/health/status`` (operators and monitoring).
+
+``/ready`` fails only on what a web process cannot serve without: the database, storage and ffmpeg. The broker is
+checked and reported there but does not fail it: writes never depend on the broker (the job row is the outbox, the
+sweeper sends what was not sent), so a Redis restart must not take every web machine out of rotation at once.
+``/status`` fails on anything missing, the broker included.
+"""
 
 from __future__ import annotations
 
@@ -85,15 +92,22 @@ def live(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+# Checked by /ready, but a web process still serves without them (reported, never failing /ready).
+NOT_REQUIRED_TO_SERVE = frozenset({"broker"})
+
+
 def _run_checks() -> tuple[bool, dict[str, dict[str, object]]]:
+    """Every check's outcome, and whether this web process can serve (the required checks passed)."""
     results: dict[str, dict[str, object]] = {}
     healthy = True
     for name, check in CHECKS.items():
         started = time.perf_counter()
         error = _run_bounded(check, CHECK_TIMEOUT_SECONDS)
         results[name] = {"ok": error is None}
+        if name in NOT_REQUIRED_TO_SERVE:
+            results[name]["required"] = False
         if error is not None:
-            healthy = False
+            healthy = healthy and name in NOT_REQUIRED_TO_SERVE
             results[name]["error"] = error[:300]
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return healthy, results
@@ -102,7 +116,7 @@ def _run_checks() -> tuple[bool, dict[str, dict[str, object]]]:
 @never_cache
 @require_safe
 def ready(request: HttpRequest) -> JsonResponse:
-    """For load balancers: can this web process serve (database, broker, storage, ffmpeg)?"""
+    """For load balancers: can this web process serve (database, storage, ffmpeg; the broker is only reported)?"""
     healthy, results = _run_checks()
     body = {"status": "ok" if healthy else "unavailable", "checks": results}
     return JsonResponse(body, status=200 if healthy else 503)

@@ -25,6 +25,24 @@ def test_ready_checks_database_broker_storage_and_ffmpeg(client: Client) -> None
 
 
 @pytest.mark.django_db
+def test_a_broker_outage_keeps_ready_green_and_turns_status_red(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes never depend on the broker (the outbox): a Redis restart must not take every web machine out of the
+    load balancer, but operators must see it."""
+    from media_hub import health
+
+    def broker_down() -> None:
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+    monkeypatch.setitem(health.CHECKS, "broker", broker_down)
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200, ready.json()
+    broker = ready.json()["checks"]["broker"]
+    assert broker["ok"] is False and broker["required"] is False and "refused" in broker["error"]
+    status = client.get("/health/status")
+    assert status.status_code == 503 and any(m.startswith("broker:") for m in status.json()["missing"])
+
+
+@pytest.mark.django_db
 def test_ready_reports_a_missing_ffmpeg_as_503(client: Client, settings: Any) -> None:
     settings.FFMPEG_BINARY = "/nonexistent/ffmpeg"
     response = client.get("/health/ready")
