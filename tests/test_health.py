@@ -25,7 +25,7 @@ def test_ready_checks_database_broker_storage_and_ffmpeg(client: Client) -> None
 
 
 @pytest.mark.django_db
-def test_a_broker_outage_keeps_ready_green_and_turns_status_red(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broker_outage_keeps_ready_green_and_turns_status_red(client: Client, monkeypatch: Any) -> None:
     """Writes never depend on the broker (the outbox): a Redis restart must not take every web machine out of the
     load balancer, but operators must see it."""
     from media_hub import health
