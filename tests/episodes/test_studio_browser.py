@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from episodes.media_config import ffmpeg_binary
 from episodes.models import Episode, ProcessingJob, Show, Status
 from episodes.services.content import show_create
 from tests.conftest import cover_art, need
@@ -82,7 +83,15 @@ def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     show: Show,
     speech_wav: Path,
     monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+    tmp_path: Path,
 ) -> None:
+    # Each ffmpeg run takes a second longer, so this short clip's job lasts several of the page's 2 s polls (on a
+    # fast machine it would finish between two of them, and no stage could be seen moving).
+    slow = tmp_path / "slow-ffmpeg"
+    slow.write_text(f'#!/bin/sh\nsleep 1\nexec {ffmpeg_binary()} "$@"\n')
+    slow.chmod(0o755)
+    settings.FFMPEG_BINARY = str(slow)
     a = User.objects.create_user("producer_a", password="pw-a-123456")
     b = User.objects.create_user("producer_b", password="pw-b-123456")
     show.members.add(a)
