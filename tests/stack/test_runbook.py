@@ -9,6 +9,7 @@ SeaweedFS, and a producer's upload through gunicorn to a processed episode in th
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from PIL import Image
 
 from tests.conftest import SeaweedFS, free_port, need
 from tests.stack.procs import ROOT, redis_broker_url, wait_for
@@ -224,13 +226,21 @@ def test_the_production_runbook_works_as_written(
             return bool(state["status"] == "ready")
 
         wait_for(processed, 240, lambda: f"processing:\n{log_of('media worker')[-3000:]}")
+        # A show created by create_producer lacks what podcast directories require: publishing says what.
         status, body = http("POST", f"{base}/api/v1/episodes/{episode}/publish", {}, token)
-        assert status == 200, body
-
-        # The feed needs what podcast directories require of a show: the producer fills it in.
+        assert status == 422, body
+        fields = json.loads(body)["error"]["fields"]
+        assert "show.categories" in fields and "show.artwork" in fields, fields
+        # The producer fills it in (metadata, then cover art as the request body), and publishes.
         show = {"author": "Newsroom", "owner_email": "podcasts@example.com", "categories": [["News"]],
                 "language": "en"}  # fmt: skip
         status, body = http("PATCH", f"{base}/api/v1/shows/{slug}", show, token)
+        assert status == 200, body
+        cover = io.BytesIO()
+        Image.new("RGB", (1400, 1400), (20, 60, 140)).save(cover, "JPEG")
+        status, body = http("PUT", f"{base}/api/v1/shows/{slug}/artwork", token=token, raw=cover.getvalue())
+        assert status == 200, body
+        status, body = http("POST", f"{base}/api/v1/episodes/{episode}/publish", {}, token)
         assert status == 200, body
         status, body = http("GET", f"{base}/feeds/{slug}.xml")
         assert status == 200, body
