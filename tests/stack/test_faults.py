@@ -140,7 +140,7 @@ def test_s3_stopped_longer_than_the_retry_window_waits_for_storage_then_finishes
 
         wait_for(lambda: retried(4), 60, lambda: f"four outage retries ({job.outage_retries}: {job.state}/{job.stage})")
         assert job.state != State.FAILED
-        assert time.monotonic() - down_since > 10
+        assert time.monotonic() - down_since >= 7  # the waits before the 4th retry: 1 + 2 + 4 s
 
         s3.start()
         wait_final(job, workers, "w", timeout=90)
