@@ -221,6 +221,10 @@ MEDIA_JOB_LEASE_SECONDS = env_int("MEDIA_JOB_LEASE_SECONDS", 120)
 MEDIA_JOB_RESEND_SECONDS = env_int("MEDIA_JOB_RESEND_SECONDS", 900)
 # Scratch space for ffmpeg: sources are downloaded here and renditions written before they are stored.
 MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work")).resolve()
+# A video longer than this (seconds; 0: never) is encoded in chunks of about MEDIA_CHUNK_SECONDS by several
+# workers at once (one task per chunk, the sound once, then a join); boundaries fall on 6 s segment multiples.
+MEDIA_CHUNK_AFTER_SECONDS = env_int("MEDIA_CHUNK_AFTER_SECONDS", 240)
+MEDIA_CHUNK_SECONDS = env_int("MEDIA_CHUNK_SECONDS", 60)
 
 # --- Celery: a file-system broker under var/ unless CELERY_BROKER_URL is set -----------------------------
 # Two queues: "media" for transcoding (workers with cores to spare), "default" for light work (feeds, pings,
@@ -267,9 +271,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}}
+CELERY_TASK_ROUTES = {"episodes.process_media": {"queue": "media"}, "episodes.process_part": {"queue": "media"}}
 CELERY_TASK_ANNOTATIONS = {
     "episodes.process_media": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
+    "episodes.process_part": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging below
 CELERY_BEAT_SCHEDULE = {

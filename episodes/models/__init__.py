@@ -38,3 +38,7 @@ __all__ += ["ApiToken", "UploadPart", "UploadSession"]
 from .embeds import EmbedView  # noqa: E402
 
 __all__ += ["EmbedView"]
+
+from .chunks import ChunkPart  # noqa: E402
+
+__all__ += ["ChunkPart"]
