@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,7 +37,7 @@ from bench_video_ladder import make_source  # noqa: E402
 from support import Phase, loadavg, measure  # noqa: E402
 
 from episodes.media import MediaConfig, TagMeta, probe, process_video  # noqa: E402
-from episodes.media.chunks import chunk_spans, encode_chunk  # noqa: E402
+from episodes.media.chunks import ChunkSpan, chunk_spans, encode_chunk  # noqa: E402
 from episodes.media.join import encode_programme_audio, join_chunks  # noqa: E402
 from episodes.media.plan import Plan, plan  # noqa: E402
 
@@ -75,6 +76,10 @@ def scores(log: Path) -> list[float]:
     return [f["metrics"]["vmaf"] for f in json.loads(log.read_text())["frames"]]
 
 
+def run_chunk(p: Plan, span: ChunkSpan, folder: Path, config: MediaConfig) -> None:
+    encode_chunk(p, span, folder, config)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -82,7 +87,8 @@ def main() -> None:
     parser.add_argument("--vmaf-every", type=int, default=10)
     parser.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = parser.parse_args()
-    config = MediaConfig()
+    # The machine is shared: no run may be stopped for being slow (the pipeline's timeouts assume a free machine).
+    config = MediaConfig(timeout_base_s=7200, timeout_per_media_s=60, stall_timeout_s=1800)
     exe = config.ffmpeg_exe()
     tmp = Path(tempfile.mkdtemp(prefix="bench-chunked-")) if args.keep is None else args.keep
     tmp.mkdir(parents=True, exist_ok=True)
@@ -99,26 +105,28 @@ def main() -> None:
         shutil.rmtree(whole_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
-        whole = measure(lambda: process_video(source, whole_dir, TagMeta(title="bench"), config, probed=info) and None)
+
+        def run_whole() -> None:
+            process_video(source, whole_dir, TagMeta(title="bench"), config, probed=info)
+
+        whole = measure(run_whole)
         print(f"whole-file: {whole.wall_s:.1f} s wall, {whole.cpu_s:.1f} CPU-s; load {loadavg()}", flush=True)
         chunks: list[Phase] = []
         dirs = []
         for span in spans:
             folder = work / f"c{span.index:03d}"
             dirs.append(folder)
-            chunks.append(measure(lambda span=span, folder=folder: encode_chunk(p, span, folder, config) and None))
+            chunks.append(measure(partial(run_chunk, p, span, folder, config)))
             print(f"chunk {span.index} ({span.length:.0f} s): {chunks[-1].wall_s:.1f} s wall, "
                   f"{chunks[-1].cpu_s:.1f} CPU-s", flush=True)  # fmt: skip
         audio = measure(lambda: encode_programme_audio(p, work / "audio", config))
         print(f"programme sound: {audio.wall_s:.1f} s wall, {audio.cpu_s:.1f} CPU-s", flush=True)
-        join = measure(
-            lambda: (
-                join_chunks(
-                    p, info, dirs, work / "audio", work, TagMeta(title="bench"), config, fetch_source=lambda: source
-                )
-                and None
-            )  # fmt: skip
-        )
+
+        def run_join() -> None:
+            join_chunks(p, info, dirs, work / "audio", work, TagMeta(title="bench"), config,
+                        fetch_source=lambda: source)  # fmt: skip
+
+        join = measure(run_join)
         print(f"join: {join.wall_s:.1f} s wall, {join.cpu_s:.1f} CPU-s; load {loadavg()}", flush=True)
         longest_wall = max(c.wall_s for c in chunks)
         longest_cpu = max(c.cpu_s for c in chunks)

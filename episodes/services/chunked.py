@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from episodes.media.chunks import ChunkSpan, chunk_spans, encode_chunk
+from episodes.media.config import MediaConfig
 from episodes.media.join import encode_programme_audio
 from episodes.media.plan import Plan, plan
 from episodes.media.probe import ProbeResult
@@ -62,7 +63,7 @@ def chunking_wanted(info: ProbeResult) -> bool:
     return bool(after) and info.kind == "video" and info.duration > after
 
 
-def _config():  # type: ignore[no-untyped-def]
+def _config() -> MediaConfig:
     from .processing import media_config
 
     return media_config()
@@ -218,6 +219,9 @@ def part_failed(claim: PartClaim, exc: BaseException) -> None:
         return
     job_claim = Claim(job_id=claim.job_id, worker_id=MARKER.format(attempt=claim.attempt), attempt=claim.attempt)
     _finish_failed(job_claim, job.source, failure.reason, failure.detail, retry=False, kind=failure.kind)
+    job.refresh_from_db()
+    if job.state == State.FAILED:
+        _quiet_delete(work_prefix(claim.job_id, claim.attempt))  # the other parts' files are of no use now
 
 
 def _quiet_delete(prefix: str) -> None:
@@ -225,15 +229,6 @@ def _quiet_delete(prefix: str) -> None:
         storage_delete_prefix(prefix)
     except Exception:  # noqa: BLE001 - an unreferenced prefix is harmless
         log.warning("could not delete stored files", extra={"prefix": prefix}, exc_info=True)
-
-
-def job_chunk_progress(job: ProcessingJob) -> dict[str, int] | None:
-    """Chunks done / total of the job's current attempt (None: not a chunked job)."""
-    chunks = ChunkPart.objects.filter(job=job, attempt=job.attempts, kind=Kind.CHUNK)
-    total = chunks.count()
-    if not total:
-        return None
-    return {"done": chunks.filter(state=PartState.DONE).count(), "total": total}
 
 
 def parts_sweep() -> list[int]:

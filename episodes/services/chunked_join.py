@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from episodes.media.join import join_chunks
-from episodes.models import ChunkPart, ProcessingJob, Rendition
+from episodes.media.tags import TagMeta
+from episodes.models import ChunkPart, MediaSource, ProcessingJob, Rendition
 from episodes.storage import storage_fetch_to
 
 from .chunk_leases import PartBeat, PartClaim, part_finish_checked
@@ -95,17 +96,17 @@ def _preview_live(written: list[str]) -> bool:
     )
 
 
-def _has_renditions(source: object) -> bool:
+def _has_renditions(source: MediaSource) -> bool:
     from .chunked import owner_has_renditions
 
-    return owner_has_renditions(source)  # type: ignore[arg-type]
+    return owner_has_renditions(source)
 
 
-def _preview_swap(claim: PartClaim, job_claim: Claim, source: object, rows: list[Rendition]) -> None:
+def _preview_swap(claim: PartClaim, job_claim: Claim, source: MediaSource, rows: list[Rendition]) -> None:
     """Swap the preview in while the attempt is still ours and the video still has nothing."""
     from .processing import _owner, _owner_field
 
-    owner = _owner(source)  # type: ignore[arg-type]
+    owner = _owner(source)
     with transaction.atomic():
         part_finish_checked(claim)
         job = ProcessingJob.objects.select_for_update().get(pk=job_claim.job_id)
@@ -121,12 +122,12 @@ def _preview_swap(claim: PartClaim, job_claim: Claim, source: object, rows: list
         Rendition.objects.bulk_create(rows)
         job.progress = max(job.progress, 92)
         job.save(update_fields=["progress"])
-        mark_ready(source)  # type: ignore[arg-type]
+        mark_ready(source)
     log.info("preview published", extra={"job_id": job_claim.job_id, "renditions": len(rows)})
 
 
-def _tag_meta(source: object, workdir: Path) -> object:
+def _tag_meta(source: MediaSource, workdir: Path) -> TagMeta:
     from .media_meta import tag_meta_for
     from .processing import _owner
 
-    return tag_meta_for(_owner(source), workdir)  # type: ignore[arg-type]
+    return tag_meta_for(_owner(source), workdir)

@@ -17,9 +17,10 @@ from django.core.files import File
 from django.utils import timezone
 
 from episodes.models import ChunkPart, ProcessingJob, Show, Status, Video
+from episodes.selectors import job_chunk_progress
 from episodes.services import processing
 from episodes.services.chunk_leases import part_claim
-from episodes.services.chunked import job_chunk_progress, parts_sweep
+from episodes.services.chunked import parts_sweep
 from episodes.services.content import video_create
 from episodes.services.uploads import media_source_create
 from tests.conftest import make_clip
@@ -70,6 +71,10 @@ def test_a_long_video_is_encoded_in_chunks_then_joined_into_one_ladder(
     ]  # fmt: skip
     assert all(p.state == "done" and p.tries == 1 for p in parts)
     assert job_chunk_progress(job) == {"done": 2, "total": 2}
+    from episodes.api.producer import _processing
+
+    status = _processing(video)  # what GET /videos/{id}/processing answers
+    assert status.job is not None and (status.job.chunks_done, status.job.chunks_total) == (2, 2)
     # The lowest rung was published as a preview first, then the whole ladder replaced it.
     assert any("preview published" in r.message for r in caplog.records)
     video.refresh_from_db()
@@ -116,7 +121,8 @@ def test_a_part_whose_worker_died_is_queued_again_alone_and_the_job_stays_leased
     assert processing.jobs_sweep() == []  # the job is not restarted: its parts are still to do
     assert sent == [("part", chunk.pk)]  # only the dead worker's chunk is sent again
     job.refresh_from_db()
-    assert job.state == "running" and job.attempts == 1 and job.lease_expires_at > timezone.now()
+    assert job.state == "running" and job.attempts == 1
+    assert job.lease_expires_at is not None and job.lease_expires_at > timezone.now()
     chunk.refresh_from_db()
     assert chunk.state == "queued" and chunk.tries == 1
     assert parts_sweep() == []  # nothing else is stale

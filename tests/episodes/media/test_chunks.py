@@ -16,7 +16,7 @@ import pytest
 from episodes.media import MediaConfig, TagMeta, probe, process_video
 from episodes.media.chunks import boundary_step, chunk_encode_argv, chunk_spans, encode_chunk
 from episodes.media.join import encode_programme_audio, join_chunks
-from episodes.media.plan import plan
+from episodes.media.plan import ImagePlan, Plan, plan
 
 from .conftest import Clips
 
@@ -27,14 +27,17 @@ def video_packets(path: Path) -> tuple[list[Fraction], list[Fraction], list[Frac
     """Presentation times (sorted), decode times and keyframe times of the first video stream."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        pts, dts, keys = [], [], []
+        base = Fraction(stream.time_base or 1)
+        pts: list[Fraction] = []
+        dts: list[Fraction] = []
+        keys: list[Fraction] = []
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
-            pts.append(packet.pts * stream.time_base)
-            dts.append(packet.dts * stream.time_base)
+            pts.append(packet.pts * base)
+            dts.append((packet.dts or 0) * base)
             if packet.is_keyframe:
-                keys.append(packet.pts * stream.time_base)
+                keys.append(packet.pts * base)
     return sorted(pts), dts, keys
 
 
@@ -44,7 +47,7 @@ def audio_samples(path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def encodes(clips: Clips, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, tuple]:  # type: ignore[type-arg]
+def encodes(clips: Clips, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, tuple]:
     source = clips.video("chunky.mp4", size="640x480", rate=15, seconds=9)
     root = tmp_path_factory.mktemp("chunked")
     info = probe(source, CONFIG)
@@ -69,8 +72,7 @@ def test_spans_fall_on_segment_multiples_and_a_short_tail_joins_the_last() -> No
     assert [(s.start, s.end) for s in chunk_spans(replace(p, duration=55.0), 20)] == [(0, 18), (18, 36), (36, 55)]
 
 
-def plan_for(duration: float):  # type: ignore[no-untyped-def]
-    from episodes.media.plan import ImagePlan, Plan
+def plan_for(duration: float) -> Plan:
 
     images = ImagePlan(640, 360, 320, 180, "1", 20, 160, 90, 1, 62, 10, 7)
     return Plan(kind="video", source=Path("x.mp4"), demuxer="mov", duration=duration, audio_channels=2, audio=(),
@@ -88,7 +90,7 @@ def test_a_chunk_decodes_its_span_once_for_every_rung(clips: Clips) -> None:
     assert "-c:a" not in argv and "aac" not in argv  # the sound is encoded once, over the whole programme
 
 
-def test_joined_rungs_are_continuous_and_match_the_whole_file_encode(encodes: tuple) -> None:  # type: ignore[type-arg]
+def test_joined_rungs_are_continuous_and_match_the_whole_file_encode(encodes: tuple) -> None:
     whole, chunked, spans = encodes
     assert len(spans) == 4
     for name in ("video_480p.mp4", "video_360p.mp4"):
@@ -106,7 +108,7 @@ def test_joined_rungs_are_continuous_and_match_the_whole_file_encode(encodes: tu
         assert head.find(b"moov") < head.find(b"mdat") or b"mdat" not in head  # faststart
 
 
-def test_joined_hls_variants_are_one_continuous_stream_with_measured_rates(encodes: tuple) -> None:  # type: ignore[type-arg]
+def test_joined_hls_variants_are_one_continuous_stream_with_measured_rates(encodes: tuple) -> None:
     whole, chunked, _ = encodes
     for rung in ("480p", "360p"):
         mine = (chunked / "hls" / rung / "index.m3u8").read_text()
@@ -121,7 +123,7 @@ def test_joined_hls_variants_are_one_continuous_stream_with_measured_rates(encod
             assert int(attrs["BANDWIDTH"]) <= 2 * int(attrs["AVERAGE-BANDWIDTH"])
 
 
-def test_images_and_sound_cover_the_whole_video(encodes: tuple) -> None:  # type: ignore[type-arg]
+def test_images_and_sound_cover_the_whole_video(encodes: tuple) -> None:
     whole, chunked, _ = encodes
     for name in ("poster.jpg", "thumbnail.jpg", "storyboard.jpg", "storyboard.vtt", "audio.m4a", "audio.mp3",
                  "waveform.json"):  # fmt: skip
