@@ -64,11 +64,18 @@ def vmaf_argv(exe: str, p: Plan, source: Path, sides: dict[str, Path], select: s
             "-f", "null", "-"]  # fmt: skip
 
 
-def selection(frames: int, fps: float, every: int, joins: list[float]) -> tuple[str, list[int]]:
-    """The select expression and the frame numbers it keeps (libvmaf numbers the kept frames 0, 1, …)."""
-    near = "+".join(f"between(t,{j - JOIN_WINDOW_S:.3f},{j + JOIN_WINDOW_S:.3f})" for j in joins)
-    expr = f"not(mod(n,{every}))" + (f"+{near}" if near else "")
-    kept = [n for n in range(frames) if n % every == 0 or any(abs(n / fps - j) <= JOIN_WINDOW_S for j in joins)]
+def selection(frames: int, fps: float, every_s: int, joins: list[float]) -> tuple[str, list[int]]:
+    """The select expression and the frame numbers it keeps (libvmaf numbers the kept frames 0, 1, …).
+
+    By frame number, never by time (the sides may stamp their first frame differently), and in runs of
+    consecutive frames (VMAF's motion feature compares each frame with the one before): one second every
+    ``every_s`` seconds for the averages, and every frame within JOIN_WINDOW_S of each join.
+    """
+    block, period = round(fps), round(fps * every_s)
+    windows = [(round(j * fps - JOIN_WINDOW_S * fps), round(j * fps + JOIN_WINDOW_S * fps)) for j in joins]
+    near = "+".join(f"between(n,{a},{b})" for a, b in windows)
+    expr = f"lt(mod(n,{period}),{block})" + (f"+{near}" if near else "")
+    kept = [n for n in range(frames) if n % period < block or any(a <= n <= b for a, b in windows)]
     return expr, kept
 
 
@@ -84,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--chunks", type=int, default=4, help="split the source into about this many chunks")
-    parser.add_argument("--vmaf-every", type=int, default=10)
+    parser.add_argument("--vmaf-every", type=int, default=6, help="score one second in this many")
     parser.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = parser.parse_args()
     # The machine is shared: no run may be stopped for being slow (the pipeline's timeouts assume a free machine).
@@ -157,8 +164,9 @@ def main() -> None:
         print(f"\n== VMAF ({len(kept)} frames a rung, {time.monotonic() - started:.0f} s) ==")
         for rung in p.rungs:
             w, c = scores(logs / f"whole-{rung.name}.json"), scores(logs / f"chunked-{rung.name}.json")
-            sampled = [i for i, n in enumerate(kept) if n % args.vmaf_every == 0]
-            near = [i for i, n in enumerate(kept) if any(abs(n / fps - j) <= JOIN_WINDOW_S for j in joins)]
+            period, block = round(fps * args.vmaf_every), round(fps)
+            sampled = [i for i, n in enumerate(kept) if n % period < block]
+            near = [i for i, n in enumerate(kept) if any(abs(n - j * fps) <= JOIN_WINDOW_S * fps for j in joins)]
             mean_w, mean_c = (sum(x[i] for i in sampled) / len(sampled) for x in (w, c))
             min_w = min((w[i] for i in near), default=float("nan"))
             min_c = min((c[i] for i in near), default=float("nan"))
