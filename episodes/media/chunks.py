@@ -101,7 +101,9 @@ def chunk_input(plan: Plan, span: ChunkSpan) -> Stream:
     Input-side -ss/-t cut decoded frames exactly (ffmpeg inserts trim filters), so the chunks' frame sets
     partition the upload's frames; the output timestamps start at 0.
     """
-    options: dict[str, str | int] = {"ss": f"{span.start:.6f}"}
+    # The first chunk starts where a whole-file encode starts: with no seek at all (an upload whose first frame is
+    # stamped before its container's start time, e.g. after an edit list, lost that frame to "-ss 0").
+    options: dict[str, str | int] = {"ss": f"{span.start:.6f}"} if span.start > 0 else {}
     if not span.last:
         options["t"] = f"{span.length:.6f}"
     if plan.decode_threads:
