@@ -31,7 +31,7 @@ from episodes.models import (
     Video,
 )
 from episodes.models.content import podcast_guid_for
-from episodes.selectors import latest_job
+from episodes.selectors import job_chunk_progress, latest_job
 from episodes.services import content as content_services
 from episodes.services.artwork import artwork_normalised
 from episodes.services.errors import DomainError
@@ -166,6 +166,12 @@ def _job_summary(job: ProcessingJob | None) -> str:
         )  # fmt: skip
     if job.state == ProcessingJob.State.SUCCEEDED:
         return "Done"
+    chunks = job_chunk_progress(job)
+    if chunks is not None:
+        return format_html(
+            '{} <progress max="100" value="{}"></progress> {}% (chunks {}/{})', job.get_stage_display(),
+            job.progress, job.progress, chunks["done"], chunks["total"],
+        )  # fmt: skip
     return format_html(
         '{} <progress max="100" value="{}"></progress> {}%', job.get_stage_display(), job.progress, job.progress
     )

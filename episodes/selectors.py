@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -86,6 +86,16 @@ def latest_job(*, episode: Episode | None = None, video: Video | None = None) ->
     else:
         return None
     return qs.order_by("-created_at", "-id").first()
+
+
+def job_chunk_progress(job: ProcessingJob) -> dict[str, int] | None:
+    """Chunks done / total of a chunked job's current attempt (None: a whole-file job)."""
+    from episodes.models import ChunkPart
+
+    counts = ChunkPart.objects.filter(job=job, attempt=job.attempts, kind=ChunkPart.Kind.CHUNK).aggregate(
+        total=Count("pk"), done=Count("pk", filter=Q(state=ChunkPart.State.DONE))
+    )
+    return {"done": counts["done"], "total": counts["total"]} if counts["total"] else None
 
 
 # --- API reads (episodes/api) --------------------------------------------------------------------------------

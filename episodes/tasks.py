@@ -38,6 +38,23 @@ def rewrite_tags(rewrite_id: int) -> None:
     tags_rewrite_run(rewrite_id=rewrite_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
 
 
+@shared_task(
+    name="episodes.process_part",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def process_part(part_id: int) -> None:
+    """One chunk, the programme's sound, or the join of a chunked video job (episodes.services.chunked)."""
+    from episodes.services.chunked import part_run
+
+    part_run(part_id=part_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")
+
+
 @shared_task(name="episodes.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> list[int]:
     from episodes.services.clips import clip_requeue_stale

@@ -274,6 +274,10 @@ MEDIA_JOB_RESEND_SECONDS = env_int("MEDIA_JOB_RESEND_SECONDS", 900)
 TAG_REWRITE_DELAY_SECONDS = env_int("TAG_REWRITE_DELAY_SECONDS", 10)
 # Scratch space for ffmpeg: sources are downloaded here and renditions written before they are stored.
 MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work")).resolve()
+# A video longer than this (seconds; 0: never) is encoded in chunks of about MEDIA_CHUNK_SECONDS by several
+# workers at once (one task per chunk, the sound once, then a join); boundaries fall on 6 s segment multiples.
+MEDIA_CHUNK_AFTER_SECONDS = env_int("MEDIA_CHUNK_AFTER_SECONDS", 240)
+MEDIA_CHUNK_SECONDS = env_int("MEDIA_CHUNK_SECONDS", 60)
 
 # --- Celery: a file-system broker under var/ unless CELERY_BROKER_URL is set -----------------------------
 # Three queues: "media" for transcoding (workers with cores to spare), "control" for beat's recovery work (the
@@ -339,11 +343,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "episodes.process_media": {"queue": "media"},
     "episodes.render_clip": {"queue": "media"},
+    "episodes.process_part": {"queue": "media"},
     "episodes.sweep_stale_jobs": {"queue": "control"},
     "feeds.websub_scan": {"queue": "control"},
 }
 CELERY_TASK_ANNOTATIONS = {
     "episodes.process_media": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
+    "episodes.process_part": {"soft_time_limit": MEDIA_JOB_SOFT_TIME_LIMIT, "time_limit": MEDIA_JOB_TIME_LIMIT},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging below (media_hub.celery also skips Celery's own)
 # Beat's record of when each periodic task last ran: a file only beat writes (the README's runbook puts VAR_DIR on

@@ -29,7 +29,7 @@ from episodes.schemas import (
     VideoIn,
     VideoPatch,
 )
-from episodes.selectors import api_media_prefetch, latest_job
+from episodes.selectors import api_media_prefetch, job_chunk_progress, latest_job
 from episodes.services import content, deletion, publishing, transcripts, uploads
 from episodes.services.errors import InvalidInput, NotFound
 from episodes.services.permissions import is_staff, item_for_write, require_show_editor, require_staff
@@ -181,6 +181,7 @@ def _processing(item: Episode | Video) -> ProcessingOut:
     when, problem = item.publish_when_ready, item.publish_problem
     if job is None:
         return ProcessingOut(status=item.status, job=None, publish_when_ready=when, publish_problem=problem)
+    chunks = job_chunk_progress(job) or {}
     return ProcessingOut(
         status=item.status,
         publish_when_ready=when,
@@ -196,6 +197,8 @@ def _processing(item: Episode | Video) -> ProcessingOut:
             queued_at=job.queued_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
+            chunks_done=chunks.get("done"),
+            chunks_total=chunks.get("total"),
         ),
     )
 

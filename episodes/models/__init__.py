@@ -47,3 +47,7 @@ __all__ += ["ProcessBeat"]
 from .clips import SoundbiteClip  # noqa: E402
 
 __all__ += ["SoundbiteClip"]
+
+from .chunks import ChunkPart  # noqa: E402
+
+__all__ += ["ChunkPart"]

@@ -126,6 +126,9 @@ class JobOut(Schema):
     queued_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    # A long video encoded in chunks by several workers: chunks done of total (null for a whole-file job).
+    chunks_done: int | None = None
+    chunks_total: int | None = None
 
 
 class ProcessingOut(Schema):

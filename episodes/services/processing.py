@@ -33,6 +33,7 @@ from episodes.media.retag import RETAGGED_KINDS
 from episodes.models import Episode, MediaSource, ProcessingJob, Rendition, Status, Video
 from episodes.storage import storage_delete_prefix, storage_fetch_to, storage_put_file
 
+from .chunked import HandedOff, chunking_wanted, job_chunked_start, parts_sweep
 from .leases import Claim, Heartbeat, LeaseLost, job_claim, job_fail
 from .leases import job_heartbeat as job_heartbeat  # re-exported: callers know the lease API by this module
 from .outbox import job_send_on_commit, jobs_resend_lost, jobs_send_unsent
@@ -89,6 +90,13 @@ def job_run(*, job_id: int, worker_id: str | None = None) -> ProcessingJob | Non
         _retag_if_edited(source)
         log.info("job succeeded", extra={**context, "renditions": len(rows),
                                          "seconds": round(time.monotonic() - started, 3)})  # fmt: skip
+    except HandedOff as handoff:  # a long video: its chunks, sound and join run as tasks of their own
+        probed = handoff.info
+        try:
+            db_retry(lambda: job_chunked_start(claim=claim, info=probed), what="split", job_id=job.pk)
+        except LeaseLost:
+            log.warning("job lease lost", extra=context)
+            return None
     except LeaseLost:
         log.warning("job lease lost", extra=context)
         _cleanup_prefix(run_prefix, stored_prefix_written)
@@ -193,6 +201,8 @@ def _process(job: ProcessingJob, source: MediaSource, workdir: Path, beat: Heart
     if isinstance(owner, Video):
         if info.kind != "video":
             raise MediaRejected("This is an audio file; an explainer video needs a video file.")
+        if chunking_wanted(info):
+            raise HandedOff(info)
         return process_video(source_path, out, meta, config, on_progress, probed=info), tags.digest
     # An episode takes the sound of whatever it is given (a video's picture is not part of a podcast).
     if info.kind == "video":
@@ -347,6 +357,7 @@ def _requeue(job: ProcessingJob, stage: str, countdown: int) -> None:
 def jobs_sweep(*, now: datetime | None = None) -> list[int]:
     """Re-queue running jobs whose worker stopped heart-beating; fail those out of attempts; send unsent jobs."""
     now = now or timezone.now()
+    parts_sweep()  # chunked jobs first: their live parts renew the job's lease, their dead ones are redone
     requeued: list[int] = []
     stale = ProcessingJob.objects.filter(state=State.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
     for job_id in list(stale):
