@@ -95,6 +95,7 @@ def stats_context(*, show: Show, episode: Episode | None, today: date) -> dict[s
     return {
         "show": show, "episode": episode, "since": since, "until": today, "total": figures["total"],
         "downloads": downloads, "download_bars": bars(downloads), "by_app": figures["by_app"],
+        "by_platform": figures["by_platform"],
         "embeds": embeds, "embed_bars": bars(embeds), "embed_total": sum(n for _, n in embeds),
         "compare": compare, "peak": max((n for _, n in downloads), default=0),
         "compare_max": max((c["first_30"] for c in compare), default=0) or 1,
@@ -107,6 +108,9 @@ def stats_csv(context: dict[str, Any], what: str) -> str:
     if what == "apps":
         writer.writerow(["app", "downloads"])
         writer.writerows([row["app"], row["downloads"]] for row in context["by_app"])
+    elif what == "platforms":
+        writer.writerow(["platform", "downloads"])
+        writer.writerows([row["platform"], row["downloads"]] for row in context["by_platform"])
     elif what == "episodes":
         writer.writerow(["episode_id", "title", "first_published_at", "downloads_first_7_days",
                          "downloads_first_30_days"])  # fmt: skip

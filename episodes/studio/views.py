@@ -183,7 +183,8 @@ def file_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str,
 
 
 def stats_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, *, show_level: bool) -> HttpResponse:
-    """Downloads per day (90 days), by app, first 7/30 days per episode, embed views; ``?csv=daily|apps|episodes``."""
+    """Downloads per day (90 days), by app and platform, first 7/30 days per episode, embed views;
+    ``?csv=daily|apps|platforms|episodes``."""
     from django.template.response import TemplateResponse
     from django.utils import timezone
 
@@ -197,7 +198,7 @@ def stats_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str
     show, episode = (obj, None) if show_level else (obj.show, obj)
     context = stats_context(show=show, episode=episode, today=timezone.now().date())
     what = request.GET.get("csv", "")
-    if what in {"daily", "apps", "episodes"}:
+    if what in {"daily", "apps", "platforms", "episodes"}:
         name = f"{show.slug}{'-' + str(episode.pk) if episode else ''}-{what}.csv"
         response = HttpResponse(stats_csv(context, what), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"

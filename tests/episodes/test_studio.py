@@ -320,9 +320,10 @@ def test_stats_pages_draw_90_days_compare_first_7_and_30_days_and_export_csv(
         first_published_at=timezone.now() - timedelta(days=20),
     )  # fmt: skip
     target = f"e:{ready_episode.pk}"
-    for age, app, n in [(0, "Apple Podcasts", 5), (3, "Overcast", 2), (10, "Apple Podcasts", 4), (19, "Spotify", 1)]:
+    for age, app, platform, n in [(0, "Apple Podcasts", "iOS", 5), (3, "Overcast", "iOS", 2),
+                                  (10, "Apple Podcasts", "macOS", 4), (19, "Spotify", "Android", 1)]:  # fmt: skip
         DailyDownloads.objects.create(day=live + timedelta(days=age), target=target, show=show, episode=ready_episode,
-                                      app=app, downloads=n)  # fmt: skip
+                                      app=app, platform=platform, downloads=n)  # fmt: skip
     EmbedView.objects.create(day=today, viewer="v1", target=target, show=show, episode=ready_episode)
     login(client, people["a"])
     page = client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk]))
@@ -339,6 +340,13 @@ def test_stats_pages_draw_90_days_compare_first_7_and_30_days_and_export_csv(
     assert row[-2:] == ["7", "12"]  # first 7 days: 5 + 2; first 30 days: all 12
     apps = client.get(reverse("admin:episodes_episode_studio_stats", args=[ready_episode.pk]), {"csv": "apps"})
     assert apps.content.decode().splitlines()[1] == "Apple Podcasts,9"
+    platforms = client.get(
+        reverse("admin:episodes_episode_studio_stats", args=[ready_episode.pk]), {"csv": "platforms"}
+    )
+    assert platforms.content.decode().splitlines()[1:] == ["iOS,7", "macOS,4", "Android,1"]
+    assert (
+        "<h2>Platforms</h2>" in client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk])).content.decode()
+    )
     # Another show's producer: not found.
     login(client, people["b"])
     assert client.get(reverse("admin:episodes_show_studio_stats", args=[show.pk])).status_code == 404
