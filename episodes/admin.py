@@ -100,7 +100,7 @@ class ShowForm(ArtworkFormMixin, forms.ModelForm):
         fields = [
             "title", "slug", "description", "language", "time_zone", "artwork", "category_picks", "explicit", "author",
             "owner_name", "owner_email", "copyright", "website_url", "show_type", "medium", "locked", "funding",
-            "new_feed_url", "members",
+            "new_feed_url", "feed_moved", "members",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

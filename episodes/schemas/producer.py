@@ -36,6 +36,9 @@ class ShowPatch(StrictIn):
     show_type: Literal["episodic", "serial"] | None = None
     medium: Literal["podcast", "video", "newsletter"] | None = None
     locked: bool | None = None
+    # Moving the show away: the feed carries itunes:new-feed-url; feed_moved then answers its URL with a 301.
+    new_feed_url: Url | None = None
+    feed_moved: bool | None = None
 
 
 class ShowIn(ShowPatch):
@@ -65,6 +68,9 @@ class EpisodePatch(StrictIn):
     episode_type: Literal["full", "trailer", "bonus"] | None = None
     explicit: bool | None = None
     guid: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    # Member content (members app): only in members' feeds, or in theirs from members_from and the public's later.
+    members_only: bool | None = None
+    members_from: ZonedDateTime | None = None
 
 
 class EpisodeIn(EpisodePatch):

@@ -34,6 +34,26 @@ def test_staff_creates_and_updates_a_show(api: Any, tokens: dict[str, str]) -> N
     assert staff.send("DELETE", "/shows/ukraine-insights").status_code in {204, 409}
 
 
+def test_member_content_and_moving_a_show_are_set_through_the_api(api: Any, tokens: dict[str, str]) -> None:
+    from episodes.models import Episode, Show
+
+    a = api(tokens["a"])
+    ep = a.send("POST", "/shows/ukraine-insights/episodes", {"title": "Бонус", "slug": "bonus",
+                                                              "members_only": True}).json()  # fmt: skip
+    assert Episode.objects.get(pk=ep["id"]).members_only is True
+    early = a.send(
+        "PATCH", f"/episodes/{ep['id']}", {"members_only": False, "members_from": "2026-03-01T08:00:00+02:00"}
+    )
+    assert early.status_code == 200, early.json()
+    episode = Episode.objects.get(pk=ep["id"])
+    assert episode.members_only is False and episode.members_from is not None and episode.members_from.hour == 6
+    moved = a.send("PATCH", "/shows/ukraine-insights", {"new_feed_url": "https://elsewhere.example.com/feed.xml",
+                                                        "feed_moved": True})  # fmt: skip
+    assert moved.status_code == 200, moved.json()
+    show = Show.objects.get(slug="ukraine-insights")
+    assert show.feed_moved and show.new_feed_url == "https://elsewhere.example.com/feed.xml"
+
+
 def test_show_with_media_cannot_be_deleted(api: Any, tokens: dict[str, str], media: dict[str, Any]) -> None:
     response = api(tokens["staff"]).send("DELETE", "/shows/ukraine-insights")
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_empty"
