@@ -109,7 +109,7 @@ def test_video_snippet_one_source_and_menus(web_server: Server, processed_video:
             assert box is not None and box["width"] >= min(width, 720) - 24 - 2
             inner = page.frames[1]
             inner.evaluate("async () => { const v = document.querySelector('video'); v.muted = true; await v.play(); }")
-            inner.wait_for_function("document.querySelector('video').currentTime > 1.0", timeout=20_000)
+            inner.wait_for_function("() => document.querySelector('video').currentTime > 1.0", timeout=20_000)
             video_ratio = inner.evaluate("(() => { const v = document.querySelector('video');"
                                          " return v.videoWidth / v.videoHeight; })()")  # fmt: skip
             assert abs(box["width"] / box["height"] - video_ratio) < 0.02, (box, video_ratio)
@@ -138,8 +138,8 @@ def _video_menus(page: Any, inner: Any, video: Video, show_title: str) -> None:
     assert labels[0] == "Auto" and len(labels) >= 2
     at = inner.evaluate("document.querySelector('video').currentTime")
     inner.select_option("select[aria-label=Quality]", index=1)
-    inner.wait_for_function("document.querySelector('video').currentSrc.includes('/video_mp4')", timeout=10_000)
-    inner.wait_for_function(f"document.querySelector('video').currentTime >= {at - 0.3}", timeout=10_000)
+    inner.wait_for_function("() => document.querySelector('video').currentSrc.includes('/video_mp4')", timeout=10_000)
+    inner.wait_for_function(f"() => document.querySelector('video').currentTime >= {at - 0.3}", timeout=10_000)
     # Share: a link to the public page starting where the reader is.
     inner.evaluate("document.querySelector('video').pause()")
     inner.click(".share > button")
@@ -160,10 +160,11 @@ def test_hls_js_plays_where_there_is_no_native_hls(web_server: Server, processed
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(f"{web_server.base_url}/embed/video/{processed_video.pk}/?t=1", wait_until="load")
-        page.wait_for_function("window.Hls && document.querySelector('select[aria-label=Quality]')", timeout=20_000)
+        page.wait_for_function("() => window.Hls && document.querySelector('select[aria-label=Quality]')",
+                               timeout=20_000)  # fmt: skip
         assert page.evaluate("document.querySelector('video').canPlayType('application/vnd.apple.mpegurl')") == ""
         page.evaluate("async () => { const v = document.querySelector('video'); v.muted = true; await v.play(); }")
-        page.wait_for_function("document.querySelector('video').currentTime > 1.8", timeout=20_000)
+        page.wait_for_function("() => document.querySelector('video').currentTime > 1.8", timeout=20_000)
         src = page.evaluate("document.querySelector('video').currentSrc")
         assert src.startswith("blob:"), src  # MediaSource, fed by hls.js
         assert media.count("master.m3u8") == 1 and media.mp4_renditions() == [], media.urls
@@ -190,7 +191,8 @@ def test_audio_snippet_resizes_and_player_features(web_server: Server, processed
                 inner = page.frame_locator("iframe")
                 inner.locator("audio").wait_for()
                 frame = page.frames[1]
-                frame.wait_for_function("document.querySelectorAll('.timeline .mark').length === 2", timeout=10_000)
+                frame.wait_for_function("() => document.querySelectorAll('.timeline .mark').length === 2",
+                                        timeout=10_000)  # fmt: skip
                 # The host script set the iframe to the player's own height: nothing clipped, nothing scrolls.
                 inner_height = 0.0
                 frame_height = -1.0
@@ -228,7 +230,7 @@ def _audio_features(frame: Any, episode: Episode) -> None:
     left = frame.evaluate("parseFloat(document.querySelectorAll('.timeline .mark')[1].style.left)")
     duration = frame.evaluate("document.querySelector('audio').duration")
     assert abs(left - 100 * 2 / duration) < 0.5
-    frame.wait_for_function("document.querySelector('audio').currentTime > 1.2", timeout=10_000)
+    frame.wait_for_function("() => document.querySelector('audio').currentTime > 1.2", timeout=10_000)
     frame.evaluate("document.querySelector('audio').pause()")
     frame.click(".share > button")
     link = frame.input_value(".share-link")
@@ -268,7 +270,7 @@ def test_news_page_discovers_the_player_through_oembed(web_server: Server, proce
         with host(web_server, _article(script)) as article_url:
             page = browser.new_page(viewport={"width": 768, "height": 900})
             page.goto(article_url, wait_until="load")
-            page.wait_for_function("document.getElementById('result').textContent !== 'pending'", timeout=10_000)
+            page.wait_for_function("() => document.getElementById('result').textContent !== 'pending'", timeout=10_000)
             assert page.inner_text("#result") == "ok:video"
             page.frame_locator("iframe").locator("video").wait_for(timeout=10_000)
             page.wait_for_timeout(500)
@@ -278,6 +280,6 @@ def test_news_page_discovers_the_player_through_oembed(web_server: Server, proce
         with parent_site(free_port(), _article(script)) as other:
             page = browser.new_page()
             page.goto(other + "/article", wait_until="load")
-            page.wait_for_function("document.getElementById('result').textContent !== 'pending'", timeout=10_000)
+            page.wait_for_function("() => document.getElementById('result').textContent !== 'pending'", timeout=10_000)
             assert page.inner_text("#result") == "blocked"
             page.close()

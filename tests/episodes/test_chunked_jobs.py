@@ -101,7 +101,8 @@ def test_a_part_whose_worker_died_is_queued_again_alone_and_the_job_stays_leased
 
     # Nothing runs by itself: the test plays the workers and reads the messages the services send.
     sent: list[tuple[str, int]] = []
-    monkeypatch.setattr(tasks.process_media, "delay", lambda job_id: sent.append(("job", job_id)))
+    # Jobs are sent through the outbox (episodes.services.outbox), parts straight to their task.
+    monkeypatch.setattr(tasks.process_media, "apply_async", lambda args, **kw: sent.append(("job", args[0])))
     monkeypatch.setattr(tasks.process_part, "delay", lambda part_id: sent.append(("part", part_id)))
     video = video_create(show=show, title="Long", slug="long-2")
     job = upload(video, long_clip)
