@@ -23,7 +23,8 @@ from imports.services import import_create, import_item_download, import_run, im
 from tests.imports.conftest import FeedServer, Route
 from tests.imports.test_import import feed, item
 
-pytestmark = pytest.mark.django_db
+# Committed rows: the processing job's heartbeat thread has its own database connection (as in a worker).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_imported_item_is_processed_and_published_at_its_original_date(

@@ -97,7 +97,8 @@ def test_presigned_get_and_ranged_get_return_the_right_bytes(s3_storage: Seaweed
     assert refused.value.code == 403
 
 
-@pytest.mark.django_db
+# Committed rows: the job's heartbeat thread has its own database connection (as in a worker).
+@pytest.mark.django_db(transaction=True)
 def test_worker_path_on_s3_fetches_the_source_and_streams_renditions_back(
     s3_storage: SeaweedFS, settings: Any, episode: Episode, speech_wav: Path
 ) -> None:
@@ -124,7 +125,8 @@ def test_worker_path_on_s3_fetches_the_source_and_streams_renditions_back(
     assert list(Path(settings.MEDIA_WORK_DIR).glob("job-*")) == []
 
 
-@pytest.mark.django_db
+# Committed rows: the job's heartbeat thread has its own database connection (as in a worker).
+@pytest.mark.django_db(transaction=True)
 def test_reprocessing_on_s3_replaces_the_old_rendition_objects(
     s3_storage: SeaweedFS, settings: Any, show: Show, explainer_mp4: Path
 ) -> None:
