@@ -101,7 +101,12 @@ def test_sigkilled_worker_mid_transcode_is_recovered_without_partial_or_duplicat
     assert len(runs) == 1
     stored_runs = {p.name for p in (media_storage / "renditions" / "videos" / str(video.pk)).iterdir()}
     assert stored_runs == runs
-    assert list(Path(processing.work_root()).glob(f"job-{job.pk}-*")) == []
+    # The worker removes its scratch folder in its last step, just after the job is marked succeeded.
+    wait_for(
+        lambda: list(Path(processing.work_root()).glob(f"job-{job.pk}-*")) == [],
+        15,
+        lambda: f"the scratch folders to go: {list(Path(processing.work_root()).glob(f'job-{job.pk}-*'))}",
+    )
 
 
 def test_hostile_uploads_fail_with_reasons_and_the_worker_carries_on_with_the_queue(
