@@ -39,6 +39,7 @@ from episodes.services.readiness import chapter_problem, media_duration, show_ch
 from episodes.services.retagging import tags_schedule, tags_schedule_show
 from episodes.services.uploads import media_reprocess, media_source_create
 from episodes.services.video_episode import video_make_episode
+from episodes.studio import clips as studio_clips
 from episodes.studio import uploads as studio_uploads
 from episodes.studio import views as studio_views
 from episodes.studio.panel import panel_context
@@ -219,6 +220,7 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
             path("<path:pk>/studio/file/<int:rendition_id>", bind(studio_views.file_view),
                  name=f"episodes_{name}_studio_file"),
             path("<path:pk>/studio/hls/<path:name>", bind(studio_views.hls_view), name=f"episodes_{name}_studio_hls"),
+            path("<path:pk>/studio/clips/", bind(studio_clips.clip_request_view), name=f"episodes_{name}_studio_clips"),
             path("<path:pk>/studio/stats/", bind(partial(studio_views.stats_view, show_level=False)),
                  name=f"episodes_{name}_studio_stats"),
             path("<path:pk>/studio/uploads/", bind(studio_uploads.upload_start_view),

@@ -57,12 +57,12 @@ def process_part(part_id: int) -> None:
 
 @shared_task(name="episodes.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> list[int]:
-    from episodes.services.clips import clip_requeue_stale
+    from episodes.services.clips import clips_sweep
     from episodes.services.liveness import heartbeats_forget
     from episodes.services.retagging import tags_sweep
 
     heartbeats_forget()
-    clip_requeue_stale()  # clips whose message a broker outage lost
+    clips_sweep()  # clips whose worker died or whose message never reached (or was lost by) the broker
     requeued = processing.jobs_sweep()
     tags_sweep()
     return requeued
@@ -75,9 +75,9 @@ def expire_uploads() -> int:
     return uploads_expire()
 
 
-@shared_task(name="episodes.render_clip", bind=True, acks_late=True, ignore_result=True)
-def render_clip(self: object, clip_id: int) -> None:
+@shared_task(name="episodes.render_clip", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def render_clip(clip_id: int) -> None:
     """Render one queued social clip (episodes.services.clips)."""
     from episodes.services.clips import clip_render
 
-    clip_render(clip_id=clip_id)
+    clip_render(clip_id=clip_id, worker_id=f"{socket.gethostname()}:{os.getpid()}")

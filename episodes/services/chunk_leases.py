@@ -6,20 +6,17 @@ with PartBeat(claim) as beat: ...                     # extends the part's lease
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from episodes.models import ChunkPart, ProcessingJob
 
-from .leases import LeaseLost
+from .leases import LeaseKeeper, LeaseLost
 
-log = logging.getLogger(__name__)
 PartState = ChunkPart.State
 
 
@@ -88,35 +85,15 @@ def part_finish_checked(claim: PartClaim) -> ChunkPart:
     return part
 
 
-class PartBeat:
+class PartBeat(LeaseKeeper):
     """Keeps a part's lease (and its job's) alive from a thread while ffmpeg runs; progress rides along."""
 
+    name = "part-beat"
+
     def __init__(self, claim: PartClaim) -> None:
+        super().__init__(tick=min(2.0, max(0.5, settings.MEDIA_JOB_LEASE_SECONDS / 4)), key=claim.part_id)
         self.claim = claim
         self.progress: int | None = None
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"part-beat-{claim.part_id}", daemon=True)
 
-    def __enter__(self) -> PartBeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        interval = min(2.0, max(0.5, settings.MEDIA_JOB_LEASE_SECONDS / 4))
-        try:
-            while not self._stop.wait(interval):
-                try:
-                    part_heartbeat(self.claim, self.progress)
-                except LeaseLost:
-                    self.lost.set()
-                    return
-                except DatabaseError:
-                    log.warning("part heartbeat failed; will retry", extra={"part_id": self.claim.part_id})
-                    connection.close()
-        finally:
-            connection.close()
+    def renew(self) -> None:
+        part_heartbeat(self.claim, self.progress)

@@ -1,11 +1,18 @@
 """Social clips from soundbites: a producer asks (a row, then a job after commit), the worker renders and stores.
 
     clip = clip_request(episode=ep, soundbite=0, fmt="vertical")     # SoundbiteClip, state "queued"
-    clip_render(clip_id=clip.pk)                                      # in the worker (episodes.tasks.render_clip)
+    clip_render(clip_id=clip.pk, worker_id="host:123")               # in the worker (episodes.tasks.render_clip)
+    clips_sweep()                                                     # the sweeper: unsent, lost and dead clips
+    clip_retry(clip=failed_clip)                                      # the producer asks again
 
-The row is the outbox: if the broker is down the request still stands (state "queued"), and
-``clip_requeue_stale`` sends it again. Rendering is idempotent: it does nothing unless the row is queued, and the
-output's storage key is deterministic (a re-run overwrites it).
+The row is the outbox and the lease, like a processing job's (episodes.services.outbox, .leases):
+- a request is committed first and sent after the commit; if the broker is down the row stays queued with
+  ``sent_at`` empty and the sweeper sends it;
+- a worker claims the clip with a lease it keeps extending (``ClipBeat``) while it renders; a worker that died
+  leaves an expired lease, and the sweeper queues the clip again, at most ``MEDIA_JOB_MAX_ATTEMPTS`` times, then
+  fails it with a reason;
+- the file is stored, and the clip marked succeeded, only by the worker that still holds the lease, under a
+  deterministic key (a re-run overwrites it, never adds a second file).
 """
 
 from __future__ import annotations
@@ -14,12 +21,16 @@ import logging
 import shutil
 import tempfile
 import time
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from episodes.media.clips import FORMATS, ClipSpec, clip_argv, write_subtitles
 from episodes.media.errors import MediaError
@@ -27,22 +38,38 @@ from episodes.media.runner import run
 from episodes.media_config import ffmpeg_binary
 from episodes.models import Episode, Rendition, SoundbiteClip, Transcript
 
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
+from .leases import LeaseKeeper, LeaseLost
 from .transcripts import parse_transcript
 
 logger = logging.getLogger(__name__)
 State = SoundbiteClip.State
 AUDIO_KINDS = (Rendition.Kind.AUDIO_AAC, Rendition.Kind.AUDIO_MP3)
 PROGRESS_EVERY_S = 1.0
+SEND_GRACE = timedelta(seconds=5)  # a clip requested this recently is left to its own on-commit send
+TOO_MANY_TRIES = ("Rendering this clip was started {n} times and the worker stopped each time before it finished; "
+                  "request the clip again, and tell an operator if it keeps failing.")  # fmt: skip
 
 
-def _enqueue(clip_id: int) -> None:
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS)
+
+
+def clip_send(clip_id: int) -> bool:
+    """Hand the clip's message to the broker and note when; False (logged, never raised) when the broker is down."""
     from episodes.tasks import render_clip
 
     try:
-        render_clip.delay(clip_id)
-    except Exception:  # noqa: BLE001 - the row stays queued; clip_requeue_stale sends it again
-        logger.warning("clip job not sent", extra={"clip_id": clip_id}, exc_info=True)
+        render_clip.apply_async((clip_id,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the clip for the sweeper
+        logger.warning("broker unavailable; the sweeper will send the clip",
+                       extra={"clip_id": clip_id, "error": repr(exc)[:300]})  # fmt: skip
+        return False
+    try:
+        SoundbiteClip.objects.filter(pk=clip_id, state=State.QUEUED).update(sent_at=timezone.now())
+    except Exception:  # noqa: BLE001 - the message is out; a resend later is harmless
+        logger.warning("could not record that clip %s was sent", clip_id, exc_info=True)
+    return True
 
 
 def clip_request(*, episode: Episode, soundbite: int, fmt: str) -> SoundbiteClip:
@@ -60,22 +87,58 @@ def clip_request(*, episode: Episode, soundbite: int, fmt: str) -> SoundbiteClip
         episode=episode, start=float(bite["start"]), duration=float(bite["duration"]),
         title=str(bite.get("title") or episode.title)[:500], format=fmt,
     )  # fmt: skip
-    transaction.on_commit(lambda: _enqueue(clip.pk))
+    transaction.on_commit(partial(clip_send, clip.pk), robust=True)
     return clip
 
 
-def clip_requeue_stale(*, older_than_s: float = 900) -> list[int]:
-    """Send queued clips nobody picked up again (a broker outage lost their message)."""
-    from datetime import timedelta
+def clip_retry(*, clip: SoundbiteClip) -> SoundbiteClip:
+    """Ask again for a failed clip: same soundbite span, title and format, fresh attempts."""
+    with transaction.atomic():
+        fresh = SoundbiteClip.objects.select_for_update().get(pk=clip.pk)
+        if fresh.state != State.FAILED:
+            raise Conflict("Only a failed clip can be made again.")
+        fresh.state, fresh.progress, fresh.error, fresh.attempts = State.QUEUED, 0.0, "", 0
+        fresh.sent_at, fresh.lease_owner, fresh.lease_expires_at = None, "", None
+        fresh.save()
+        transaction.on_commit(partial(clip_send, fresh.pk), robust=True)
+    return fresh
 
-    from django.utils import timezone
 
-    ids = list(SoundbiteClip.objects.filter(state=State.QUEUED, updated_at__lt=timezone.now() - timedelta(
-        seconds=older_than_s)).values_list("pk", flat=True))  # fmt: skip
-    for pk in ids:
-        SoundbiteClip.objects.filter(pk=pk).update(updated_at=timezone.now())  # not again for older_than_s
-        _enqueue(pk)
-    return ids
+def _fail(clip: SoundbiteClip, reason: str) -> None:
+    clip.state, clip.error, clip.lease_expires_at = State.FAILED, reason[:2000], None
+    clip.save()
+
+
+def clips_sweep(*, now: datetime | None = None) -> list[int]:
+    """The sweeper's part for clips: requeue those whose worker died, send unsent and lost messages."""
+    now = now or timezone.now()
+    max_attempts = settings.MEDIA_JOB_MAX_ATTEMPTS
+    requeued: list[int] = []
+    dead = SoundbiteClip.objects.filter(state=State.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
+    for pk in list(dead):
+        with transaction.atomic():
+            clip = SoundbiteClip.objects.select_for_update().get(pk=pk)
+            if clip.state != State.RUNNING or not clip.lease_expires_at or clip.lease_expires_at >= now:
+                continue  # its worker renewed the lease meanwhile
+            if clip.attempts >= max_attempts:
+                _fail(clip, TOO_MANY_TRIES.format(n=clip.attempts))
+                logger.warning("clip failed: its workers kept dying", extra={"clip_id": pk})
+                continue
+            clip.state, clip.progress, clip.sent_at = State.QUEUED, 0.0, None
+            clip.lease_owner, clip.lease_expires_at = "", None
+            clip.save()
+            logger.warning("clip lease expired; queued again", extra={"clip_id": pk, "attempt": clip.attempts})
+            requeued.append(pk)
+    unsent = Q(sent_at__isnull=True, updated_at__lt=now - SEND_GRACE)
+    # Sent long ago but never picked up: the message was lost with a broker restart.
+    lost = Q(sent_at__lt=now - timedelta(seconds=settings.MEDIA_JOB_RESEND_SECONDS))
+    due = SoundbiteClip.objects.filter(unsent | lost, state=State.QUEUED).values_list("pk", flat=True)
+    sent = []
+    for pk in dict.fromkeys([*requeued, *due]):
+        if not clip_send(pk):
+            break  # the broker is down: the next sweep tries again
+        sent.append(pk)
+    return sent
 
 
 def _copy(key: str, target: Path) -> Path:
@@ -84,56 +147,114 @@ def _copy(key: str, target: Path) -> Path:
     return target
 
 
-def _claim(clip_id: int) -> SoundbiteClip | None:
+def clip_claim(*, clip_id: int, worker_id: str) -> SoundbiteClip | None:
+    """Take the clip's lease, or None when it is done, failed, or being rendered by a live worker."""
+    now = timezone.now()
     with transaction.atomic():
         clip = SoundbiteClip.objects.select_for_update().select_related("episode__show").filter(pk=clip_id).first()
-        if clip is None or clip.state != State.QUEUED:
+        if clip is None or clip.state in {State.SUCCEEDED, State.FAILED}:
             return None
+        if clip.state == State.RUNNING and clip.lease_expires_at and clip.lease_expires_at > now:
+            return None
+        if clip.attempts >= settings.MEDIA_JOB_MAX_ATTEMPTS:
+            _fail(clip, TOO_MANY_TRIES.format(n=clip.attempts))
+            return None
+        clip.attempts += 1
         clip.state, clip.progress, clip.error = State.RUNNING, 0.0, ""
-        clip.save(update_fields=["state", "progress", "error", "updated_at"])
+        clip.lease_owner, clip.lease_expires_at = worker_id, now + _lease()
+        clip.save()
         return clip
 
 
-def clip_render(*, clip_id: int) -> None:
-    """Render a queued clip and store it; a failure is recorded on the row with its reason."""
-    clip = _claim(clip_id)
-    if clip is None:
-        return
+def _mine(clip: SoundbiteClip) -> Q:
+    return Q(pk=clip.pk, state=State.RUNNING, lease_owner=clip.lease_owner, attempts=clip.attempts)
+
+
+class ClipBeat(LeaseKeeper):
+    """Keeps a clip's lease alive while it renders; the rendered share (0–1) rides along."""
+
+    name = "clip-beat"
+
+    def __init__(self, clip: SoundbiteClip) -> None:
+        super().__init__(tick=PROGRESS_EVERY_S, key=clip.pk)
+        self.clip = clip
+        self.progress = 0.0
+        self._interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)
+        self._written, self._last = 0.0, time.monotonic()
+
+    def renew(self) -> None:
+        progress = self.progress
+        if progress == self._written and time.monotonic() - self._last < self._interval:
+            return
+        updated = SoundbiteClip.objects.filter(_mine(self.clip)).update(
+            progress=progress, lease_expires_at=timezone.now() + _lease(), updated_at=timezone.now()
+        )
+        if not updated:
+            raise LeaseLost(f"clip {self.clip.pk} is no longer leased by {self.clip.lease_owner}")
+        self._written, self._last = progress, time.monotonic()
+
+
+def _render(clip: SoundbiteClip, work: Path, beat: ClipBeat) -> Path:
+    """Fetch the episode's sound, artwork and transcript into ``work`` and render the clip there."""
     episode = clip.episode
-    work = Path(tempfile.mkdtemp(prefix=f"clip-{clip.pk}-", dir=settings.MEDIA_WORK_DIR))
-    try:
-        audio = min(Rendition.objects.filter(episode=episode, kind__in=AUDIO_KINDS),
-                    key=lambda r: AUDIO_KINDS.index(r.kind))  # fmt: skip
-        audio_path = _copy(audio.storage_key, work / f"audio{Path(audio.storage_key).suffix or '.m4a'}")
-        art_name = next((str(i.name) for i in (episode.artwork, episode.show.artwork) if i and i.name), "")
-        art_path = _copy(art_name, work / f"art{Path(art_name).suffix}") if art_name else None
-        transcript = Transcript.objects.filter(episode=episode).order_by("format", "language").first()
-        cues = []
-        if transcript is not None:
-            with default_storage.open(transcript.storage_key, "rb") as fh:
-                cues = parse_transcript(fh.read().decode("utf-8", "replace"), transcript.format)
-        output = work / "clip.mp4"
-        spec = ClipSpec(audio=audio_path, artwork=art_path, title=clip.title, start=clip.start,
-                        duration=clip.duration, fmt=clip.format, work_dir=work, output=output)  # fmt: skip
-        write_subtitles(spec, cues)
-        last = [0.0]
+    audio = min(Rendition.objects.filter(episode=episode, kind__in=AUDIO_KINDS),
+                key=lambda r: AUDIO_KINDS.index(r.kind))  # fmt: skip
+    audio_path = _copy(audio.storage_key, work / f"audio{Path(audio.storage_key).suffix or '.m4a'}")
+    art_name = next((str(i.name) for i in (episode.artwork, episode.show.artwork) if i and i.name), "")
+    art_path = _copy(art_name, work / f"art{Path(art_name).suffix}") if art_name else None
+    transcript = Transcript.objects.filter(episode=episode).order_by("format", "language").first()
+    cues = []
+    if transcript is not None:
+        with default_storage.open(transcript.storage_key, "rb") as fh:
+            cues = parse_transcript(fh.read().decode("utf-8", "replace"), transcript.format)
+    output = work / "clip.mp4"
+    spec = ClipSpec(audio=audio_path, artwork=art_path, title=clip.title, start=clip.start,
+                    duration=clip.duration, fmt=clip.format, work_dir=work, output=output)  # fmt: skip
+    write_subtitles(spec, cues)
 
-        def progress(percent: float) -> None:
-            if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
-                last[0] = time.monotonic()
-                SoundbiteClip.objects.filter(pk=clip.pk).update(progress=min(0.99, max(0.0, percent / 100)))
+    def progress(percent: float) -> None:
+        beat.progress = round(min(0.99, max(0.0, percent / 100)), 3)
+        if beat.lost.is_set():
+            raise LeaseLost(f"clip {clip.pk} was taken over")
 
-        run(clip_argv(spec, ffmpeg=ffmpeg_binary()), duration_s=clip.duration, timeout_s=600 + 20 * clip.duration,
-            on_progress=progress)  # fmt: skip
-        key = f"clips/episodes/{episode.pk}/{clip.pk}-{clip.format}.mp4"
+    run(clip_argv(spec, ffmpeg=ffmpeg_binary()), duration_s=clip.duration, timeout_s=600 + 20 * clip.duration,
+        on_progress=progress)  # fmt: skip
+    return output
+
+
+def _store(clip: SoundbiteClip, output: Path) -> None:
+    """Store the finished file and mark the clip succeeded, if the clip is still ours."""
+    key = f"clips/episodes/{clip.episode_id}/{clip.pk}-{clip.format}.mp4"
+    with transaction.atomic():
+        if not SoundbiteClip.objects.select_for_update().filter(_mine(clip)).exists():
+            raise LeaseLost(f"clip {clip.pk} was taken over")
         if default_storage.exists(key):
             default_storage.delete(key)
         with output.open("rb") as out:
             stored = default_storage.save(key, File(out, name=Path(key).name))
-        SoundbiteClip.objects.filter(pk=clip.pk).update(state=State.SUCCEEDED, progress=1.0, storage_key=stored,
-                                                        byte_size=output.stat().st_size)  # fmt: skip
+        SoundbiteClip.objects.filter(pk=clip.pk).update(
+            state=State.SUCCEEDED, progress=1.0, storage_key=stored, byte_size=output.stat().st_size,
+            lease_expires_at=None,
+        )  # fmt: skip
+
+
+def clip_render(*, clip_id: int, worker_id: str) -> None:
+    """Render a queued clip and store it; a failure is recorded on the row with its reason."""
+    clip = clip_claim(clip_id=clip_id, worker_id=worker_id)
+    if clip is None:
+        return
+    work = Path(tempfile.mkdtemp(prefix=f"clip-{clip.pk}-", dir=settings.MEDIA_WORK_DIR))
+    try:
+        with ClipBeat(clip) as beat:
+            output = _render(clip, work, beat)
+        if beat.lost.is_set():
+            raise LeaseLost(f"clip {clip.pk} was taken over")
+        _store(clip, output)
+    except LeaseLost:
+        logger.warning("clip taken over by another worker; leaving it", extra={"clip_id": clip.pk})
     except (MediaError, OSError, ValueError, Rendition.DoesNotExist) as exc:
         logger.warning("clip failed", extra={"clip_id": clip.pk}, exc_info=True)
-        SoundbiteClip.objects.filter(pk=clip.pk).update(state=State.FAILED, error=str(exc)[:2000])
+        SoundbiteClip.objects.filter(_mine(clip)).update(state=State.FAILED, error=str(exc)[:2000],
+                                                         lease_expires_at=None)  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Self
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -83,18 +84,26 @@ def job_heartbeat(*, claim: Claim, stage: str | None = None, progress: int | Non
         raise LeaseLost(f"job {claim.job_id} is no longer leased by {claim.worker_id}")
 
 
-class Heartbeat:
-    """Keeps the lease alive from a thread; stage/progress updates piggy-back on it."""
+class LeaseKeeper:
+    """Renews a lease from a daemon thread every ``tick`` seconds while a block runs.
 
-    def __init__(self, claim: Claim) -> None:
-        self.claim = claim
-        self.stage: str | None = None
-        self.progress: int | None = None
+    Subclasses say how (``renew``). ``lost`` is set, and the thread stops, once ``renew`` raises ``LeaseLost``;
+    a database error is logged and tried again on a fresh connection, so a blip never gives a live lease away.
+    """
+
+    name = "lease"
+
+    def __init__(self, *, tick: float, key: object) -> None:
+        self.tick = tick
+        self.key = key
         self.lost = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{claim.job_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-{key}", daemon=True)
 
-    def __enter__(self) -> Heartbeat:
+    def renew(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -103,32 +112,49 @@ class Heartbeat:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        # The lease needs a beat every quarter lease; the producer's progress bar needs one whenever the stage
-        # or percentage moved. Look every PROGRESS_TICK seconds and write when either is due, so even a job of a
-        # few seconds reports its stages (the first write used to wait a quarter of the lease).
-        interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)
-        written: tuple[str | None, int | None] = (None, None)
-        last = time.monotonic()
         try:
-            while not self._stop.wait(PROGRESS_TICK):
-                now_state = (self.stage, self.progress)
-                if now_state == written and time.monotonic() - last < interval:
-                    continue
+            while not self._stop.wait(self.tick):
                 try:
-                    job_heartbeat(claim=self.claim, stage=now_state[0], progress=now_state[1])
-                    written, last = now_state, time.monotonic()
+                    self.renew()
                 except LeaseLost:
                     self.lost.set()
                     return
                 except DatabaseError as exc:
                     # A dropped connection stays dropped: close it so the next beat opens a fresh one.
-                    log.warning("heartbeat failed; will retry", extra={"job_id": self.claim.job_id,
-                                                                         "error": repr(exc)[:300]})  # fmt: skip
+                    log.warning("%s renewal failed; will retry", self.name,
+                                extra={"lease": str(self.key), "error": repr(exc)[:300]})  # fmt: skip
                     connection.close()
                 except Exception:  # noqa: BLE001 - the lease must keep being renewed whatever happens
-                    log.exception("heartbeat error; will retry", extra={"job_id": self.claim.job_id})
+                    log.exception("%s renewal error; will retry", self.name, extra={"lease": str(self.key)})
         finally:
             connection.close()
+
+
+class Heartbeat(LeaseKeeper):
+    """Keeps a job's lease alive; stage/progress updates piggy-back on it.
+
+    The lease needs a beat every quarter lease; the producer's progress bar needs one whenever the stage or
+    percentage moved. Look every PROGRESS_TICK seconds and write when either is due, so even a job of a few
+    seconds reports its stages (the first write used to wait a quarter of the lease).
+    """
+
+    name = "heartbeat"
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__(tick=PROGRESS_TICK, key=claim.job_id)
+        self.claim = claim
+        self.stage: str | None = None
+        self.progress: int | None = None
+        self._interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)
+        self._written: tuple[str | None, int | None] = (None, None)
+        self._last = time.monotonic()
+
+    def renew(self) -> None:
+        now_state = (self.stage, self.progress)
+        if now_state == self._written and time.monotonic() - self._last < self._interval:
+            return
+        job_heartbeat(claim=self.claim, stage=now_state[0], progress=now_state[1])
+        self._written, self._last = now_state, time.monotonic()
 
 
 def job_fail(job: ProcessingJob, reason: str) -> None:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from episodes.models import Episode, Rendition, Video
 from episodes.services.readiness import Check, live_checks, media_duration
 
+from .clips import clips_context
 from .views import PublishForm, TranscriptForm, status_payload
 
 SHOW_FIELD_ANCHORS = {"categories": "category_picks"}  # form field names that differ from model fields
@@ -47,12 +48,13 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
     poster = first(Rendition.Kind.POSTER)
     storyboard = first(Rendition.Kind.STORYBOARD)
     name = item._meta.model_name
+    status = status_payload(item)
     return {
         "item": item,
         "noun": item._meta.verbose_name,
         "checks": checks,
         "blocking": [c for c in all_checks if c.required and not c.ok],
-        "status": status_payload(item),
+        "status": status,
         "status_url": reverse(f"admin:episodes_{name}_studio_status", args=[item.pk]),
         "publish_url": reverse(f"admin:episodes_{name}_studio_publish", args=[item.pk]),
         "stats_name": f"admin:episodes_{name}_studio_stats" if isinstance(item, Episode) else "",
@@ -80,4 +82,5 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
         "poster_url": _file_url(item, poster) if poster else "",
         "storyboard_url": _file_url(item, storyboard) if storyboard else "",
         "duration": media_duration(item),
+        "clips": clips_context(item, status["clips"]) if isinstance(item, Episode) else None,
     }

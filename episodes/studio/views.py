@@ -49,8 +49,12 @@ def change_url(item: Episode | Video) -> str:
 
 
 def status_payload(item: Episode | Video) -> dict[str, Any]:
+    from .clips import LISTED, clip_payload
+
     job = latest_job(episode=item) if isinstance(item, Episode) else latest_job(video=item)
+    clips = [clip_payload(c) for c in item.clips.all()[:LISTED]] if isinstance(item, Episode) else []
     return {
+        "clips": clips,
         "status": item.status,
         "status_label": item.get_status_display(),
         "publish_when_ready": item.publish_when_ready,

@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from episodes.media_config import ffmpeg_binary
-from episodes.models import Episode, ProcessingJob, Show, Status
+from episodes.models import Episode, ProcessingJob, Show, SoundbiteClip, Status
 from episodes.services.content import show_create
 from tests.conftest import cover_art, need
 from tests.embeds.conftest import Server, web_server  # noqa: F401 - the fixture is used by name
@@ -72,6 +72,19 @@ def _run_queued_job(episode_id: int, done: threading.Event) -> None:
                 job_run(job_id=job.pk, worker_id="test-worker")
                 return
             time.sleep(0.3)
+    finally:
+        connection.close()
+        done.set()
+
+
+def _render_clip(clip_id: int, done: threading.Event) -> None:
+    """Play the worker for one social clip."""
+    from django.db import connection
+
+    from episodes.services.clips import clip_render
+
+    try:
+        clip_render(clip_id=clip_id, worker_id="test-worker")
     finally:
         connection.close()
         done.set()
@@ -194,6 +207,22 @@ def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     assert [c["title"] for c in episode.chapters] == ["Вступ", "Новини"]
     assert 1 <= episode.chapters[1]["start"] <= 3
     assert len(episode.soundbites) == 1 and 1.5 <= episode.soundbites[0]["duration"] <= 2.5, episode.soundbites
+
+    # 4b. A social clip of that soundbite, from the same page: queued, rendered by the worker, downloadable.
+    page.select_option("#studio-clip-format", "square")
+    page.click(".studio-clip-request button")
+    page.wait_for_selector("#studio-clips [data-clip]")
+    clip = SoundbiteClip.objects.get(episode=episode)
+    assert clip.format == "square" and clip.state in {"queued", "running", "succeeded"}
+    rendered = threading.Event()
+    threading.Thread(target=_render_clip, args=(clip.pk, rendered), daemon=True).start()
+    # The page polls its status while the clip renders and reloads once it is done: the link appears by itself.
+    page.wait_for_selector("#studio-clips a:has-text('Download MP4')", timeout=90_000)
+    assert rendered.wait(10)
+    page.locator("#studio-clips").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "5b-social-clip-made.png"))
+    download = page.request.get(base + page.locator("#studio-clips a:has-text('Download MP4')").get_attribute("href"))
+    assert download.status == 200 and download.body()[4:8] == b"ftyp"
 
     # 5. The listener's side: the feed has the item, its chapters file has the chapters.
     status, _, feed = web_server.get("/feeds/ukraine-insights.xml")

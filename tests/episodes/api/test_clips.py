@@ -59,6 +59,7 @@ def episode(show: Any, tmp_path: Path) -> Any:
     return go_live(ep)
 
 
+@pytest.mark.django_db(transaction=True)  # the clip's lease is renewed from a thread with its own connection
 def test_clip_is_made_by_the_worker_and_downloadable(api: Any, tokens: dict[str, str], episode: Any,
                                                      django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
     producer = api(tokens["a"])
@@ -103,4 +104,72 @@ def test_admin_lists_clips(admin_client: Any, episode: Any) -> None:
     page = admin_client.get("/admin/episodes/soundbiteclip/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Найкраще" in html and f"/api/v1/clips/{clip.pk}/download" in html and "100 %" in html
+    assert "Найкраще" in html and f"/admin/episodes/soundbiteclip/{clip.pk}/download/" in html and "100 %" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_clip_left_by_a_dead_worker_is_rendered_on_the_next_attempt(episode: Any) -> None:
+    """What a SIGKILLed worker leaves (running, lease run out, nothing stored) is finished by the next worker."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from episodes.services.clips import clips_sweep
+
+    clip = SoundbiteClip.objects.create(
+        episode=episode, start=0.2, duration=3.0, title="Найкраще", format="square", state="running", attempts=1,
+        lease_owner="gone:1", lease_expires_at=timezone.now() - timedelta(seconds=1), progress=0.4,
+    )  # fmt: skip
+    assert clips_sweep() == [clip.pk]  # sent again; the eager worker renders it at once
+    clip.refresh_from_db()
+    assert (clip.state, clip.attempts, clip.progress, clip.error) == ("succeeded", 2, 1.0, "")
+    assert not clip.lease_owner.startswith("gone")
+    _, files = default_storage.listdir(f"clips/episodes/{episode.pk}")
+    assert files == [f"{clip.pk}-square.mp4"]  # one file, stored once
+    assert default_storage.size(clip.storage_key) == clip.byte_size
+
+
+@pytest.mark.django_db(transaction=True)
+def test_producer_makes_downloads_and_remakes_clips_in_the_admin(
+    client: Any, users: dict[str, Any], episode: Any
+) -> None:
+    client.force_login(users["a"])
+    page = client.get(f"/admin/episodes/episode/{episode.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'id="studio-clips"' in html and "Найкраще за тиждень" in html
+    made = client.post(f"/admin/episodes/episode/{episode.pk}/studio/clips/", {"soundbite": "0", "format": "both"})
+    assert made.status_code == 302 and made["Location"].endswith("#studio-clips")
+    clips = list(SoundbiteClip.objects.filter(episode=episode).order_by("format"))
+    assert [(c.format, c.state) for c in clips] == [("square", "succeeded"), ("vertical", "succeeded")]
+    status = client.get(f"/admin/episodes/episode/{episode.pk}/studio/status.json").json()
+    assert {c["format"]: c["state"] for c in status["clips"]} == {"square": "succeeded", "vertical": "succeeded"}
+    html = client.get(f"/admin/episodes/episode/{episode.pk}/change/").content.decode()
+    download_url = f"/admin/episodes/soundbiteclip/{clips[1].pk}/download/"
+    assert download_url in html
+    download = client.get(download_url)
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment;")
+    body = b"".join(download.streaming_content)
+    with av.open(io.BytesIO(body), mode="r") as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (1080, 1920)
+    # Bad requests say why and make nothing.
+    for bad, reason in (({"soundbite": "7", "format": "square"}, "No clip was made: soundbite: this episode has no"),
+                        ({"soundbite": "x", "format": "square"}, "Choose a soundbite and a format"),
+                        ({"soundbite": "0", "format": "wide"}, "Choose a soundbite and a format")):  # fmt: skip
+        answer = client.post(f"/admin/episodes/episode/{episode.pk}/studio/clips/", bad, follow=True)
+        assert answer.status_code == 200 and reason in answer.content.decode()
+    assert SoundbiteClip.objects.filter(episode=episode).count() == 2
+    # A failed clip is made again from the page.
+    SoundbiteClip.objects.filter(pk=clips[0].pk).update(state="failed", error="ffmpeg stopped")
+    assert "Make again" in client.get(f"/admin/episodes/episode/{episode.pk}/change/").content.decode()
+    again = client.post(f"/admin/episodes/soundbiteclip/{clips[0].pk}/retry/")
+    assert again.status_code == 302
+    assert SoundbiteClip.objects.get(pk=clips[0].pk).state == "succeeded"
+    assert client.get(f"/admin/episodes/soundbiteclip/{clips[0].pk}/retry/").status_code == 405
+    # Another show's producer reaches none of it.
+    client.force_login(users["b"])
+    assert client.get(download_url).status_code == 404
+    assert client.post(f"/admin/episodes/soundbiteclip/{clips[0].pk}/retry/").status_code == 404
+    assert client.post(f"/admin/episodes/episode/{episode.pk}/studio/clips/",
+                       {"soundbite": "0", "format": "square"}).status_code == 404  # fmt: skip
+    assert SoundbiteClip.objects.filter(episode=episode).count() == 2

@@ -34,14 +34,33 @@ function watchStatus(section) {
     problem.textContent = data.publish_problem || "";
     $('[data-field="when_ready"]', box).hidden = !data.publish_when_ready;
     const state = job ? job.state : "none";
+    const clips = data.clips || [];
+    for (const clip of clips) {
+      const row = $(`[data-clip="${clip.id}"]`);
+      if (!row) continue;
+      const busy = clip.state === "queued" || clip.state === "running";
+      $('[data-field="clip_state"]', row).textContent = clip.state;
+      const bar = $("progress", row);
+      bar.hidden = !busy;
+      bar.value = clip.progress;
+      const pct = $('[data-field="clip_progress"]', row);
+      pct.hidden = clip.state !== "running";
+      pct.textContent = `${clip.progress} %`;
+    }
+    const clipsBusy = clips.some((c) => c.state === "queued" || c.state === "running");
+    // A clip that finished (or failed) since the page was drawn: reload for its download link or its reason.
+    const clipDone = clips.some((c) => {
+      const row = $(`[data-clip="${c.id}"]`);
+      return row && row.dataset.state !== c.state && (c.state === "succeeded" || c.state === "failed");
+    });
     const active = state === "queued" || state === "running";
-    if (lastState && lastState !== state && !active) {
+    if ((lastState && lastState !== state && !active) || clipDone) {
       // Finished: reload once so the players, files and checklist show the new renditions.
       window.location.reload();
       return;
     }
     lastState = state;
-    schedule(active ? 1500 : 10000);
+    schedule(active || clipsBusy ? 1500 : 10000);
   }
   function schedule(ms) { setTimeout(tick, ms); }
   tick();
