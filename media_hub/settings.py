@@ -225,6 +225,8 @@ S3_REGION = os.environ.get("S3_REGION", "us-east-1")
 S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "path")
 # A public CDN in front of the bucket; without it, media is handed out through presigned URLs.
 S3_PUBLIC_BASE_URL = os.environ.get("S3_PUBLIC_BASE_URL", "").rstrip("/")
+# Pages that upload straight to the bucket besides PUBLIC_BASE_URL's (setup_storage writes the bucket's CORS rule).
+S3_UPLOAD_ORIGINS = [o.strip() for o in os.environ.get("S3_UPLOAD_ORIGINS", "").split(",") if o.strip()]
 S3_SETTINGS_PRESENT = [
     name
     for name in ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")

@@ -1,4 +1,5 @@
-"""The media bucket an operator sets up once: it exists, it is writable, abandoned multipart uploads expire.
+"""The media bucket an operator sets up once: it exists, it is writable, abandoned multipart uploads expire, and
+the studio's pages may upload parts to it from the browser (CORS).
 
     report = storage_bucket_ensure(create=True)   # what ``manage.py setup_storage`` prints
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from .s3_multipart import _client
 
 RULE_ID = "media-hub-abort-incomplete-multipart-uploads"
+CORS_ID = "media-hub-studio-uploads"
 
 
 class BucketProblem(Exception):
@@ -41,6 +43,53 @@ def _lifecycle_rules(client: Any, bucket: str) -> list[dict[str, Any]]:
         if _code(exc) in {"NoSuchLifecycleConfiguration", "404", "NoSuchLifecycle"}:
             return []
         raise
+
+
+def upload_origins() -> list[str]:
+    """Origins whose pages PUT upload parts straight to the bucket: the studio's (PUBLIC_BASE_URL) and any extra
+    ``S3_UPLOAD_ORIGINS`` (an admin served on another host name)."""
+    from urllib.parse import urlsplit
+
+    origins = []
+    for url in [settings.PUBLIC_BASE_URL, *settings.S3_UPLOAD_ORIGINS]:
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return sorted(set(origins))
+
+
+def cors_rule() -> dict[str, Any]:
+    """What the studio's pages need from the bucket: send presigned part PUTs and read each part's ETag, and read
+    a draft's waveform JSON and HLS playlists and segments by script (fetch/hls.js follow the web's redirect)."""
+    return {"ID": CORS_ID, "AllowedOrigins": upload_origins(), "AllowedMethods": ["GET", "HEAD", "PUT"],
+            "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}  # fmt: skip
+
+
+def _cors_rules(client: Any, bucket: str) -> list[dict[str, Any]]:
+    from botocore.exceptions import ClientError
+
+    try:
+        return list(client.get_bucket_cors(Bucket=bucket).get("CORSRules", []))
+    except ClientError as exc:
+        if _code(exc) in {"NoSuchCORSConfiguration", "404"}:
+            return []
+        raise
+
+
+def _ensure_cors(client: Any, bucket: str, *, create: bool) -> str:
+    wanted = cors_rule()
+    rules = _cors_rules(client, bucket)
+    ours = next((r for r in rules if r.get("ID") == CORS_ID), None)
+    covers = ours is not None and set(wanted["AllowedOrigins"]) <= set(ours.get("AllowedOrigins", [])) and "ETag" in (
+        ours.get("ExposeHeaders") or []) and {"GET", "PUT"} <= set(ours.get("AllowedMethods", []))  # fmt: skip
+    origins = ", ".join(wanted["AllowedOrigins"])
+    if covers:
+        return f"cors: browsers at {origins} may upload parts (rule present)"
+    if not create:
+        raise BucketProblem(f"cors: browsers at {origins} cannot upload parts to the bucket (run without --check)")
+    kept = [r for r in rules if r.get("ID") != CORS_ID]
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [*kept, wanted]})
+    return f"cors: browsers at {origins} may upload parts (rule set)"
 
 
 def storage_bucket_ensure(*, create: bool) -> list[str]:
@@ -83,6 +132,8 @@ def storage_bucket_ensure(*, create: bool) -> list[str]:
                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days}}  # fmt: skip
             client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [*kept, rule]})
             report.append(f"lifecycle: unfinished multipart uploads are aborted after {days} days (rule set)")
+
+        report.append(_ensure_cors(client, bucket, create=create))
 
         probe = f"health/probe-{uuid.uuid4().hex}"
         client.put_object(Bucket=bucket, Key=probe, Body=b"ok")

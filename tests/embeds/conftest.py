@@ -113,7 +113,15 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
 
 
 @pytest.fixture
-def web_server(settings: Any, transactional_db: None, tmp_path: Path) -> Iterator[Server]:
+def web_server_env() -> dict[str, str]:
+    """Extra environment for the web server (a module overrides this fixture, e.g. to serve media from S3)."""
+    return {}
+
+
+@pytest.fixture
+def web_server(
+    settings: Any, transactional_db: None, tmp_path: Path, web_server_env: dict[str, str]
+) -> Iterator[Server]:
     """gunicorn serving this test's database and media on 127.0.0.1 (static files by WhiteNoise from the finders)."""
     port, framing_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
@@ -124,6 +132,7 @@ def web_server(settings: Any, transactional_db: None, tmp_path: Path) -> Iterato
         "NEWS_SITE_ORIGINS": f"http://127.0.0.1:{framing_port}",
         "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "false",
+        **web_server_env,
     }
     log = tmp_path / "gunicorn.log"
     argv = [

@@ -38,6 +38,11 @@ def test_setup_storage_creates_the_bucket_and_its_lifecycle_rule_and_keeps_other
     client.head_bucket(Bucket=bucket)
     [rule] = client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
+    # The studio's pages may PUT upload parts straight to the bucket and read their ETags (CORS).
+    assert f"cors: browsers at {settings.PUBLIC_BASE_URL} may upload parts (rule set)" in report
+    [cors] = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert cors["AllowedOrigins"] == [settings.PUBLIC_BASE_URL] and cors["ExposeHeaders"] == ["ETag"]
+    assert cors["AllowedMethods"] == ["GET", "HEAD", "PUT"]
 
     # The operator's own rules survive; ours is not added twice; --check now passes.
     other = {"ID": "expire-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 7}}
@@ -47,6 +52,14 @@ def test_setup_storage_creates_the_bucket_and_its_lifecycle_rule_and_keeps_other
     assert sorted(r["ID"] for r in rules) == ["expire-tmp", "media-hub-abort-incomplete-multipart-uploads"]
     report = run("setup_storage", "--check")
     assert f"bucket {bucket}: exists" in report and "(rule present)" in report
+    assert "may upload parts (rule present)" in report
+    # A new admin host name: --check says the bucket refuses its uploads, and setup_storage adds it.
+    settings.S3_UPLOAD_ORIGINS = ["https://studio.example.org/admin/"]
+    with pytest.raises(CommandError, match="https://studio.example.org cannot upload parts"):
+        run("setup_storage", "--check")
+    assert "(rule set)" in run("setup_storage")
+    [cors] = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert sorted(cors["AllowedOrigins"]) == sorted([settings.PUBLIC_BASE_URL, "https://studio.example.org"])
     assert client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0  # the write probe cleaned up
 
 
