@@ -232,8 +232,10 @@ def hls_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, 
     if master is None or suffix not in HLS_TYPES or clean.startswith(("..", "/")) or clean != name:
         raise Http404("No such file.")
     key = posixpath.join(posixpath.dirname(master.storage_key), clean)
-    if settings.S3_BUCKET:
+    if settings.S3_BUCKET and suffix != ".m3u8":
         return HttpResponseRedirect(media_redirect_url(key, content_type=HLS_TYPES[suffix]))
+    # Playlists are served from here even on S3: their URIs are relative, and resolved against a presigned URL
+    # they would name unsigned (refused) objects; resolved against this view, each segment gets its own redirect.
     if not default_storage.exists(key):
         raise Http404("No such file.")
     from django.http import FileResponse

@@ -17,7 +17,7 @@ from episodes.media_config import ffmpeg_binary
 from episodes.models import Episode, ProcessingJob, Show, SoundbiteClip, Status
 from episodes.services.content import show_create
 from tests.conftest import cover_art, need
-from tests.embeds.conftest import Server, web_server  # noqa: F401 - the fixture is used by name
+from tests.embeds.conftest import Server, web_server, web_server_env  # noqa: F401 - fixtures used by name
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -97,3 +97,45 @@ def test_the_studio_uploads_straight_to_s3_and_the_job_processes_it(
     page.wait_for_function("() => document.querySelector('#studio-audio').duration > 20", timeout=30000)
     page.screenshot(path=str(SHOTS / "s3-upload-processed.png"), full_page=True)
     assert not problems, problems
+
+
+def test_a_draft_video_on_s3_previews_its_hls_ladder(
+    web_server: Server,  # noqa: F811 - the imported fixture
+    browser: Any,  # noqa: F811
+    settings: Any,
+    s3_storage: SeaweedFS,
+    show: Show,
+    explainer_mp4: Path,
+) -> None:
+    """The studio's HLS preview of a draft on S3: playlists come from the app (their relative URIs resolve to it),
+    every segment is a redirect to a presigned URL that hls.js or native HLS follows (CORS GET)."""
+    from django.core.files import File
+
+    from episodes.services.content import video_create
+    from episodes.services.uploads import media_source_create
+    from media_hub.celery import app
+
+    settings.S3_UPLOAD_ORIGINS = [web_server.base_url]
+    call_command("setup_storage")
+    producer = User.objects.create_user("producer_s3", password="pw-s3-123456")
+    show.members.add(producer)
+    video = video_create(show=show, title="Що таке санкції?", slug="sanktsii")
+    app.conf.task_always_eager = True
+    try:
+        with explainer_mp4.open("rb") as fh:
+            source = media_source_create(owner=video, file=File(fh, name="clip.mp4"), filename="clip.mp4")
+    finally:
+        app.conf.task_always_eager = False
+    assert source.jobs.get().state == ProcessingJob.State.SUCCEEDED
+    page = _login(browser, web_server, "producer_s3", "pw-s3-123456")
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    segments: list[str] = []
+    page.on("requestfinished", lambda r: segments.append(r.url) if ".m4s" in r.url or "/init" in r.url else None)
+    page.goto(f"{web_server.base_url}/admin/episodes/video/{video.pk}/change/")
+    page.wait_for_selector("[data-video-mode]:has-text('HLS ladder')", timeout=20000)
+    page.evaluate("() => { const v = document.querySelector('#studio-video'); v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('#studio-video').currentTime > 0.5", timeout=30000)
+    assert any(u.startswith(f"{s3_storage.endpoint_url}/") and "X-Amz-Signature=" in u for u in segments), segments
+    page.screenshot(path=str(SHOTS / "s3-video-preview-hls.png"))
+    assert not problems, problems
