@@ -248,7 +248,7 @@ function hlsPreview(video) {
       });
       hls.loadSource(url);
       hls.attachMedia(video);
-      hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => say(`Playing the HLS ladder (${data.levels.length} renditions, adaptive) with hls.js.`));
+      hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => say(`Playing the HLS ladder (${data.levels.length} rendition${data.levels.length === 1 ? "" : "s"}, adaptive) with hls.js.`));
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = url; say("Playing the HLS ladder natively.");
     }
