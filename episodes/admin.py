@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 
+from episodes import taxonomy
 from episodes.categories import CATEGORY_CHOICES, parse_category
 from episodes.links import show_feed_url
 from episodes.models import (
@@ -124,14 +125,32 @@ class ShowForm(ArtworkFormMixin, forms.ModelForm):
         return super().save(commit=commit)
 
 
+class CreditForm(forms.ModelForm):
+    """Group and role are picked from the Podcast Taxonomy: roles are listed under their group (the model still
+    checks the pair on save, so a role of another group is refused with a reason)."""
+
+    group = forms.ChoiceField(initial="Cast")
+    role = forms.ChoiceField(initial="Host")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        by_group = taxonomy.groups()
+        group_field = cast(forms.ChoiceField, self.fields["group"])
+        role_field = cast(forms.ChoiceField, self.fields["role"])
+        group_field.choices = [(g, g) for g in by_group]
+        role_field.choices = [(g, [(r, r) for r in roles]) for g, roles in by_group.items()]
+
+
 class ShowPersonInline(ParentScopedInline, admin.TabularInline):
     model = ShowPerson
+    form = CreditForm
     extra = 0
     autocomplete_fields = ["person"]
 
 
 class EpisodePersonInline(ParentScopedInline, admin.TabularInline):
     model = EpisodePerson
+    form = CreditForm
     extra = 0
     autocomplete_fields = ["person"]
 

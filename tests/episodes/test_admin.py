@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -140,3 +141,31 @@ def test_uploading_in_the_admin_queues_processing(staff_client: Client, episode:
     assert job.source.original_filename == "Випуск 5.wav"
     episode.refresh_from_db()
     assert episode.status in {Status.PROCESSING, Status.READY}
+
+
+def test_credits_pick_group_and_role_from_the_podcast_taxonomy(staff_client: Client, episode: Episode) -> None:
+    from django import forms
+
+    from episodes.admin import CreditForm
+    from episodes.models import EpisodePerson, Person
+
+    html = staff_client.get(reverse("admin:episodes_episode_change", args=[episode.pk])).content.decode()
+    # Selects, not free text: every group, and each role under its group.
+    assert re.search(r'<select name="[\w-]+-__prefix__-group"', html) and re.search(
+        r'<select name="[\w-]+-__prefix__-role"', html
+    )
+    assert '<optgroup label="Writing">' in html and '<option value="Reporter">' in html
+    form_class = forms.modelform_factory(EpisodePerson, form=CreditForm, fields=["person", "group", "role"])
+    person = Person.objects.create(name="Олена Коваль")
+    wrong = form_class(data={"person": person.pk, "group": "Writing", "role": "Host"},
+                       instance=EpisodePerson(episode=episode))  # fmt: skip
+    assert not wrong.is_valid() and "is a role of the group “Cast”" in str(wrong.errors["role"])
+    unknown = form_class(data={"person": person.pk, "group": "Crew", "role": "Host"},
+                         instance=EpisodePerson(episode=episode))  # fmt: skip
+    assert not unknown.is_valid() and "group" in unknown.errors
+    right = form_class(data={"person": person.pk, "group": "Writing", "role": "Author"},
+                       instance=EpisodePerson(episode=episode))  # fmt: skip
+    assert right.is_valid(), right.errors
+    saved = right.save()
+    assert (saved.group, saved.role) == ("Writing", "Author")
+    assert form_class().fields["group"].initial == "Cast" and form_class().fields["role"].initial == "Host"
