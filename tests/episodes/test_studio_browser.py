@@ -208,6 +208,14 @@ def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     assert 1 <= episode.chapters[1]["start"] <= 3
     assert len(episode.soundbites) == 1 and 1.5 <= episode.soundbites[0]["duration"] <= 2.5, episode.soundbites
 
+    # 4a. Listen to the soundbite: its Play button plays just that span, then stops.
+    bite = episode.soundbites[0]
+    page.click("[data-play-bite][aria-label='Play soundbite 1']")
+    page.wait_for_function("() => !document.querySelector('#studio-audio').paused", timeout=10000)
+    page.wait_for_function("() => document.querySelector('#studio-audio').paused", timeout=15000)
+    stopped = page.evaluate("() => document.querySelector('#studio-audio').currentTime")
+    assert bite["start"] + bite["duration"] - 0.05 <= stopped <= bite["start"] + bite["duration"] + 0.5, (stopped, bite)
+
     # 4b. A social clip of that soundbite, from the same page: queued, rendered by the worker, downloadable.
     page.select_option("#studio-clip-format", "square")
     page.click(".studio-clip-request button")

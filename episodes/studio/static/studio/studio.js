@@ -233,6 +233,52 @@ function waveform(container, audio) {
   return { draw };
 }
 
+// --- Soundbites: a Play button per row plays just that span of the episode. --------------------------------
+function soundbitePreview(box, audio) {
+  const head = $("thead tr", box);
+  const th = document.createElement("th");
+  th.scope = "col";
+  th.textContent = "Listen";
+  head.appendChild(th);
+  const withButton = (row) => {
+    if ($("[data-play-bite]", row)) return;
+    const cell = document.createElement("td");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button";
+    button.dataset.playBite = "";
+    button.textContent = "Play";
+    cell.appendChild(button);
+    row.appendChild(cell);
+  };
+  const label = () => $$("tbody tr", box).forEach((row, i) => {
+    withButton(row);
+    $("[data-play-bite]", row).setAttribute("aria-label", `Play soundbite ${i + 1}`);
+  });
+  label();
+  new MutationObserver(label).observe($("tbody", box), { childList: true });
+  let stopAt = null;
+  const watch = () => {
+    if (stopAt === null) return;
+    if (audio.paused || audio.currentTime >= stopAt) { if (!audio.paused) audio.pause(); stopAt = null; return; }
+    requestAnimationFrame(watch);
+  };
+  box.addEventListener("click", (ev) => {
+    const button = ev.target.closest("[data-play-bite]");
+    if (!button) return;
+    const row = button.closest("tr");
+    const start = parseTime($('input[data-key="start"]', row).value);
+    const length = parseFloat($('input[data-key="duration"]', row).value);
+    if (!(start >= 0) || !(length > 0)) {
+      $('input[data-key="start"]', row).focus();
+      return;
+    }
+    stopAt = start + length;
+    audio.currentTime = start;
+    audio.play().then(() => requestAnimationFrame(watch), () => { stopAt = null; });
+  });
+}
+
 // --- Video preview: the HLS ladder through hls.js (vendored), natively where the browser plays HLS, else the MP4.
 function hlsPreview(video) {
   const url = video.dataset.hlsUrl, note = $("[data-video-mode]");
@@ -264,4 +310,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (section) watchStatus(section);
   const audio = $("#studio-audio"), wave = $("#studio-waveform");
   if (audio && wave) window.studioWave = waveform(wave, audio);
+  const bites = $('[data-rows-name="soundbites"]');
+  if (audio && bites) soundbitePreview(bites, audio);
 });
