@@ -47,6 +47,7 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
     hls = first(Rendition.Kind.HLS)
     poster = first(Rendition.Kind.POSTER)
     storyboard = first(Rendition.Kind.STORYBOARD)
+    storyboard_vtt = first(Rendition.Kind.STORYBOARD_VTT)
     name = item._meta.model_name
     status = status_payload(item)
     return {
@@ -81,6 +82,7 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
         "waveform_url": _file_url(item, waveform) if waveform else "",
         "poster_url": _file_url(item, poster) if poster else "",
         "storyboard_url": _file_url(item, storyboard) if storyboard else "",
+        "storyboard_vtt_url": _file_url(item, storyboard_vtt) if storyboard_vtt else "",
         "duration": media_duration(item),
         "clips": clips_context(item, status["clips"]) if isinstance(item, Episode) else None,
     }

@@ -294,6 +294,19 @@ def test_a_draft_video_previews_its_hls_ladder_with_hls_js_and_lists_its_files(
     page.wait_for_selector("[data-video-mode]:has-text('HLS ladder')", timeout=20000)
     page.evaluate("() => { const v = document.querySelector('#studio-video'); v.muted = true; return v.play(); }")
     page.wait_for_function("document.querySelector('#studio-video').currentTime > 0.5", timeout=20000)
+    # The storyboard scrubber: moving along it (here with the keyboard) shows each tile and moves the video.
+    page.wait_for_selector("#studio-storyboard[data-ready='1']", timeout=10000)
+    page.evaluate("() => document.querySelector('#studio-video').pause()")
+    page.focus("#studio-scrub")
+    page.keyboard.press("Home")
+    first = page.get_attribute("[data-tile]", "style")
+    for _ in range(20):  # 20 steps of 0.1 s: 2 s along, into the third tile (one a second on a short video)
+        page.keyboard.press("ArrowRight")
+    assert page.get_attribute("[data-tile]", "data-cue") == "2"
+    assert page.get_attribute("[data-tile]", "style") != first and "background-position" in first
+    assert abs(page.evaluate("() => document.querySelector('#studio-video').currentTime") - 2.0) < 0.3
+    page.locator("#studio-storyboard").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "8b-storyboard-scrubber.png"))
     page.click(".studio-files summary")
     links = page.eval_on_selector_all(".studio-files a", "els => els.map(e => e.href)")
     assert len(links) >= 4

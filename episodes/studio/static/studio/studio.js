@@ -279,6 +279,48 @@ function soundbitePreview(box, audio) {
   });
 }
 
+// --- Storyboard scrubber: the pipeline's sprite and its WebVTT index (#xywh tiles) under the video. ---------
+function storyboardScrubber(box, video) {
+  const stamp = (h, m, s) => Number(h) * 3600 + Number(m) * 60 + Number(s);
+  fetch(box.dataset.vttUrl, { credentials: "same-origin" }).then((r) => (r.ok ? r.text() : Promise.reject(r.status))).then((text) => {
+    const cues = [];
+    const re = /(\d+):(\d\d):(\d\d(?:\.\d+)?)\s+-->\s+(\d+):(\d\d):(\d\d(?:\.\d+)?)[^\n]*\n[^\n]*#xywh=(\d+),(\d+),(\d+),(\d+)/g;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      cues.push({ start: stamp(m[1], m[2], m[3]), end: stamp(m[4], m[5], m[6]), x: +m[7], y: +m[8], w: +m[9], h: +m[10] });
+    }
+    if (!cues.length) return;
+    const end = cues[cues.length - 1].end;
+    const range = $("input[type=range]", box), tile = $("[data-tile]", box), label = $("[data-tile-time]", box);
+    range.max = String(end);
+    range.disabled = false;
+    tile.style.backgroundImage = `url("${box.dataset.spriteUrl}")`;
+    const show = (t) => {
+      let i = cues.findIndex((cue) => t < cue.end);
+      if (i === -1) i = cues.length - 1;
+      const c = cues[i];
+      tile.style.width = `${c.w}px`;
+      tile.style.height = `${c.h}px`;
+      tile.style.backgroundPosition = `-${c.x}px -${c.y}px`;
+      tile.dataset.cue = String(i);
+      label.textContent = fmtTime(Math.round(t * 10) / 10);
+    };
+    range.addEventListener("input", () => show(parseFloat(range.value)));
+    range.addEventListener("change", () => { video.currentTime = parseFloat(range.value); });
+    range.addEventListener("pointermove", (ev) => {
+      const r = range.getBoundingClientRect();
+      show(Math.max(0, Math.min(1, (ev.clientX - r.left) / r.width)) * end);
+    });
+    range.addEventListener("pointerleave", () => show(parseFloat(range.value)));
+    video.addEventListener("timeupdate", () => {
+      if (document.activeElement === range) return;
+      range.value = String(video.currentTime);
+      show(video.currentTime);
+    });
+    show(0);
+    box.dataset.ready = "1";
+  }).catch(() => { /* no index: the link to the whole storyboard stays */ });
+}
+
 // --- Video preview: the HLS ladder through hls.js (vendored), natively where the browser plays HLS, else the MP4.
 function hlsPreview(video) {
   const url = video.dataset.hlsUrl, note = $("[data-video-mode]");
@@ -305,6 +347,8 @@ function hlsPreview(video) {
 document.addEventListener("DOMContentLoaded", () => {
   const video = $("#studio-video");
   if (video) hlsPreview(video);
+  const board = $("#studio-storyboard");
+  if (video && board) storyboardScrubber(board, video);
   for (const box of $$(".studio-rows")) enhanceRows(box);
   const section = $("section.studio");
   if (section) watchStatus(section);
