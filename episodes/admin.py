@@ -139,6 +139,15 @@ class CreditForm(forms.ModelForm):
         role_field = cast(forms.ChoiceField, self.fields["role"])
         group_field.choices = [(g, g) for g in by_group]
         role_field.choices = [(g, [(r, r) for r in roles]) for g, roles in by_group.items()]
+        instance = self.instance
+        if instance.pk:
+            # Rows written before the taxonomy check, or by an import, may be spelled "guest": show them in the
+            # taxonomy's spelling, so an unchanged row posts back what it holds, never the first option instead.
+            try:
+                self.initial["group"], self.initial["role"] = taxonomy.canonical_credit(instance.group, instance.role)
+            except taxonomy.CreditError:
+                group_field.choices = [(instance.group, instance.group), *group_field.choices]
+                role_field.choices = [(instance.role, instance.role), *role_field.choices]
 
 
 class ShowPersonInline(ParentScopedInline, admin.TabularInline):

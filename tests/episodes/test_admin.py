@@ -169,3 +169,12 @@ def test_credits_pick_group_and_role_from_the_podcast_taxonomy(staff_client: Cli
     saved = right.save()
     assert (saved.group, saved.role) == ("Writing", "Author")
     assert form_class().fields["group"].initial == "Cast" and form_class().fields["role"].initial == "Host"
+
+    # A row spelled the old way ("guest", as imports and older rows hold it) shows as its taxonomy spelling, so an
+    # unchanged row posts back what it holds; an unknown pair stays shown (and is refused on save, with its reason).
+    old = EpisodePerson.objects.create(episode=episode, person=person, group="cast", role="guest")
+    form = form_class(instance=old)
+    assert (form.initial["group"], form.initial["role"]) == ("Cast", "Guest")
+    odd = EpisodePerson.objects.create(episode=episode, person=person, group="crew", role="boom operator")
+    form = form_class(instance=odd)
+    assert ("boom operator", "boom operator") in form.fields["role"].choices
