@@ -88,10 +88,11 @@ def part_finish_checked(claim: PartClaim) -> ChunkPart:
 class PartBeat(LeaseKeeper):
     """Keeps a part's lease (and its job's) alive from a thread while ffmpeg runs; progress rides along."""
 
-    name = "part-beat"
+    name = "part heartbeat"
 
     def __init__(self, claim: PartClaim) -> None:
-        super().__init__(tick=min(2.0, max(0.5, settings.MEDIA_JOB_LEASE_SECONDS / 4)), key=claim.part_id)
+        tick = min(2.0, max(0.5, settings.MEDIA_JOB_LEASE_SECONDS / 4))
+        super().__init__(tick=tick, extra={"part_id": claim.part_id})
         self.claim = claim
         self.progress: int | None = None
 

@@ -173,10 +173,10 @@ def _mine(clip: SoundbiteClip) -> Q:
 class ClipBeat(LeaseKeeper):
     """Keeps a clip's lease alive while it renders; the rendered share (0–1) rides along."""
 
-    name = "clip-beat"
+    name = "clip heartbeat"
 
     def __init__(self, clip: SoundbiteClip) -> None:
-        super().__init__(tick=PROGRESS_EVERY_S, key=clip.pk)
+        super().__init__(tick=PROGRESS_EVERY_S, extra={"clip_id": clip.pk})
         self.clip = clip
         self.progress = 0.0
         self._interval = max(1.0, settings.MEDIA_JOB_LEASE_SECONDS / 4)

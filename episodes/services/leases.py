@@ -91,14 +91,15 @@ class LeaseKeeper:
     a database error is logged and tried again on a fresh connection, so a blip never gives a live lease away.
     """
 
-    name = "lease"
+    name = "lease"  # in log lines: "<name> failed; will retry"
 
-    def __init__(self, *, tick: float, key: object) -> None:
+    def __init__(self, *, tick: float, extra: dict[str, object]) -> None:
         self.tick = tick
-        self.key = key
+        self.extra = extra  # the log lines' ids (job_id, part_id, clip_id), as the rest of that work logs them
         self.lost = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"{self.name}-{key}", daemon=True)
+        ids = "-".join(str(v) for v in extra.values())
+        self._thread = threading.Thread(target=self._run, name=f"{self.name.replace(' ', '-')}-{ids}", daemon=True)
 
     def renew(self) -> None:
         raise NotImplementedError
@@ -121,11 +122,10 @@ class LeaseKeeper:
                     return
                 except DatabaseError as exc:
                     # A dropped connection stays dropped: close it so the next beat opens a fresh one.
-                    log.warning("%s renewal failed; will retry", self.name,
-                                extra={"lease": str(self.key), "error": repr(exc)[:300]})  # fmt: skip
+                    log.warning("%s failed; will retry", self.name, extra={**self.extra, "error": repr(exc)[:300]})
                     connection.close()
                 except Exception:  # noqa: BLE001 - the lease must keep being renewed whatever happens
-                    log.exception("%s renewal error; will retry", self.name, extra={"lease": str(self.key)})
+                    log.exception("%s error; will retry", self.name, extra=self.extra)
         finally:
             connection.close()
 
@@ -141,7 +141,7 @@ class Heartbeat(LeaseKeeper):
     name = "heartbeat"
 
     def __init__(self, claim: Claim) -> None:
-        super().__init__(tick=PROGRESS_TICK, key=claim.job_id)
+        super().__init__(tick=PROGRESS_TICK, extra={"job_id": claim.job_id})
         self.claim = claim
         self.stage: str | None = None
         self.progress: int | None = None

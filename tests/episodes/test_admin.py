@@ -177,4 +177,4 @@ def test_credits_pick_group_and_role_from_the_podcast_taxonomy(staff_client: Cli
     assert (form.initial["group"], form.initial["role"]) == ("Cast", "Guest")
     odd = EpisodePerson.objects.create(episode=episode, person=person, group="crew", role="boom operator")
     form = form_class(instance=odd)
-    assert ("boom operator", "boom operator") in form.fields["role"].choices
+    assert ("boom operator", "boom operator") in form.fields["role"].choices  # type: ignore[attr-defined]
