@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from imports.models import ImportItem, ImportJob
 from imports.services import import_create
@@ -54,10 +55,18 @@ class ImportJobAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ()
-        return ("source_url", "show", "state", "error", "items_seen", "items_new", "etag", "created_at")
+        return ("source_url", "show", "state", "error", "warnings_list", "items_seen", "items_new", "etag",
+                "created_at")  # fmt: skip
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("document", "sent_at", "last_modified") if obj is not None else None
+        return ("document", "sent_at", "last_modified", "warnings") if obj is not None else None
+
+    @admin.display(description="warnings")
+    def warnings_list(self, job: ImportJob) -> str:
+        """What was skipped (e.g. artwork Apple refuses), one line each."""
+        if not job.warnings:
+            return "–"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((w,) for w in job.warnings)))
 
     def save_model(self, request: HttpRequest, obj: ImportJob, form: Any, change: bool) -> None:
         if change:
