@@ -72,7 +72,8 @@ class MemberAdmin(admin.ModelAdmin):
         if not member.active:
             return "— (revoked)"
         urls = ((url,) for url in member_feed_urls(member).values())
-        return format_html("<ul>{}</ul>", format_html_join("", "<li><code>{}</code></li>", urls))
+        item = '<li><code style="word-break: break-all">{}</code></li>'  # a long (percent-encoded) URL wraps
+        return format_html("<ul>{}</ul>", format_html_join("", item, urls))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # members come from the membership system (webhook or API)
