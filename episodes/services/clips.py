@@ -40,6 +40,7 @@ from episodes.models import Episode, Rendition, SoundbiteClip, Transcript
 
 from .errors import Conflict, InvalidInput
 from .leases import LeaseKeeper, LeaseLost
+from .outbox import message_send
 from .transcripts import parse_transcript
 
 logger = logging.getLogger(__name__)
@@ -59,17 +60,8 @@ def clip_send(clip_id: int) -> bool:
     """Hand the clip's message to the broker and note when; False (logged, never raised) when the broker is down."""
     from episodes.tasks import render_clip
 
-    try:
-        render_clip.apply_async((clip_id,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the clip for the sweeper
-        logger.warning("broker unavailable; the sweeper will send the clip",
-                       extra={"clip_id": clip_id, "error": repr(exc)[:300]})  # fmt: skip
-        return False
-    try:
-        SoundbiteClip.objects.filter(pk=clip_id, state=State.QUEUED).update(sent_at=timezone.now())
-    except Exception:  # noqa: BLE001 - the message is out; a resend later is harmless
-        logger.warning("could not record that clip %s was sent", clip_id, exc_info=True)
-    return True
+    queued = SoundbiteClip.objects.filter(pk=clip_id, state=State.QUEUED)
+    return message_send(render_clip, clip_id, noun="clip", sent=queued)
 
 
 def clip_request(*, episode: Episode, soundbite: int, fmt: str) -> SoundbiteClip:

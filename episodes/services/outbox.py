@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from episodes.models import ProcessingJob
@@ -26,22 +27,29 @@ State = ProcessingJob.State
 SEND_GRACE = timedelta(seconds=5)
 
 
+def message_send(task: Any, row_id: int, *, noun: str, sent: QuerySet[Any], countdown: int | None = None) -> bool:
+    """Hand a row's message to the broker and stamp ``sent`` (the row, still queued) with ``sent_at``; False
+    (logged, never raised) when the broker is down: the row stays the outbox, and a sweeper sends it later."""
+    try:
+        # retry=False: with the broker down, give up at once; the sweeper sends it later.
+        task.apply_async((row_id,), countdown=countdown or 0, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the row for the sweeper
+        log.warning(f"broker unavailable; the sweeper will send the {noun}",
+                    extra={f"{noun}_id": row_id, "error": repr(exc)[:300]})  # fmt: skip
+        return False
+    try:
+        sent.update(sent_at=timezone.now())
+    except Exception:  # noqa: BLE001 - the message is out; a resend later is harmless
+        log.warning("could not record that %s %s was sent", noun, row_id, exc_info=True)
+    return True
+
+
 def job_send(job_id: int, *, countdown: int | None = None) -> bool:
     """Hand the job's message to the broker and note when; False (logged, never raised) when the broker is down."""
     from episodes.tasks import process_media
 
-    try:
-        # retry=False: with the broker down, give up at once; the sweeper sends it later.
-        process_media.apply_async((job_id,), countdown=countdown or 0, retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job for the sweeper
-        log.warning("broker unavailable; the sweeper will send the job",
-                    extra={"job_id": job_id, "error": repr(exc)[:300]})  # fmt: skip
-        return False
-    try:
-        ProcessingJob.objects.filter(pk=job_id, state=State.QUEUED).update(sent_at=timezone.now())
-    except Exception:  # noqa: BLE001 - the message is out; a resend later is harmless
-        log.warning("could not record that job %s was sent", job_id, exc_info=True)
-    return True
+    queued = ProcessingJob.objects.filter(pk=job_id, state=State.QUEUED)
+    return message_send(process_media, job_id, noun="job", sent=queued, countdown=countdown)
 
 
 def job_send_on_commit(job_id: int, *, countdown: int | None = None) -> None:
