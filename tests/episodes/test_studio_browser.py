@@ -90,6 +90,25 @@ def _render_clip(clip_id: int, done: threading.Event) -> None:
         done.set()
 
 
+def processed_draft_video(show: Show, clip: Path, *, slug: str) -> Any:
+    """A draft video of ``show`` whose upload ``clip`` was processed here (the worker's part, run eagerly)."""
+    from django.core.files import File
+
+    from episodes.services.content import video_create
+    from episodes.services.uploads import media_source_create
+    from media_hub.celery import app
+
+    video = video_create(show=show, title="Що таке санкції?", slug=slug)
+    app.conf.task_always_eager = True
+    try:
+        with clip.open("rb") as fh:
+            source = media_source_create(owner=video, file=File(fh, name="clip.mp4"), filename="clip.mp4")
+    finally:
+        app.conf.task_always_eager = False
+    assert source.jobs.get().state == ProcessingJob.State.SUCCEEDED
+    return video
+
+
 def test_the_producer_journey_upload_progress_processing_chapters_publish_feed(
     web_server: Server,  # noqa: F811 - the imported fixture
     browser: Any,
@@ -273,22 +292,9 @@ def test_a_draft_video_previews_its_hls_ladder_with_hls_js_and_lists_its_files(
     show: Show,
     explainer_mp4: Path,
 ) -> None:
-    from django.core.files import File
-
-    from episodes.services.content import video_create
-    from episodes.services.uploads import media_source_create
-    from media_hub.celery import app
-
     a = User.objects.create_user("producer_a", password="pw-a-123456")
     show.members.add(a)
-    video = video_create(show=show, title="Що таке санкції?", slug="санкції")
-    app.conf.task_always_eager = True
-    try:
-        with explainer_mp4.open("rb") as fh:
-            source = media_source_create(owner=video, file=File(fh, name="clip.mp4"), filename="clip.mp4")
-    finally:
-        app.conf.task_always_eager = False
-    assert source.jobs.get().state == ProcessingJob.State.SUCCEEDED
+    video = processed_draft_video(show, explainer_mp4, slug="санкції")
     page = _login(browser, web_server, "producer_a", "pw-a-123456")
     page.goto(f"{web_server.base_url}/admin/episodes/video/{video.pk}/change/")
     page.wait_for_selector("[data-video-mode]:has-text('HLS ladder')", timeout=20000)

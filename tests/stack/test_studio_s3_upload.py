@@ -19,7 +19,13 @@ from episodes.models import MediaSource, ProcessingJob, Show
 from episodes.services.content import episode_create
 from tests.conftest import SeaweedFS, make_clip
 from tests.embeds.conftest import Server, web_server  # noqa: F401 - the fixture is used by name
-from tests.episodes.test_studio_browser import SHOTS, _login, _run_queued_job, browser  # noqa: F401
+from tests.episodes.test_studio_browser import (  # noqa: F401 - browser is a fixture
+    SHOTS,
+    _login,
+    _run_queued_job,
+    browser,
+    processed_draft_video,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.s3, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MiB = 1024 * 1024
@@ -109,24 +115,11 @@ def test_a_draft_video_on_s3_previews_its_hls_ladder(
 ) -> None:
     """The studio's HLS preview of a draft on S3: playlists come from the app (their relative URIs resolve to it),
     every segment is a redirect to a presigned URL that hls.js or native HLS follows (CORS GET)."""
-    from django.core.files import File
-
-    from episodes.services.content import video_create
-    from episodes.services.uploads import media_source_create
-    from media_hub.celery import app
-
     settings.S3_UPLOAD_ORIGINS = [web_server.base_url]
     call_command("setup_storage")
     producer = User.objects.create_user("producer_s3", password="pw-s3-123456")
     show.members.add(producer)
-    video = video_create(show=show, title="Що таке санкції?", slug="sanktsii")
-    app.conf.task_always_eager = True
-    try:
-        with explainer_mp4.open("rb") as fh:
-            source = media_source_create(owner=video, file=File(fh, name="clip.mp4"), filename="clip.mp4")
-    finally:
-        app.conf.task_always_eager = False
-    assert source.jobs.get().state == ProcessingJob.State.SUCCEEDED
+    video = processed_draft_video(show, explainer_mp4, slug="sanktsii")
     page = _login(browser, web_server, "producer_s3", "pw-s3-123456")
     problems: list[str] = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
