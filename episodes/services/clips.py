@@ -189,8 +189,10 @@ class ClipBeat(LeaseKeeper):
 def _render(clip: SoundbiteClip, work: Path, beat: ClipBeat) -> Path:
     """Fetch the episode's sound, artwork and transcript into ``work`` and render the clip there."""
     episode = clip.episode
-    audio = min(Rendition.objects.filter(episode=episode, kind__in=AUDIO_KINDS),
-                key=lambda r: AUDIO_KINDS.index(r.kind))  # fmt: skip
+    sounds = list(Rendition.objects.filter(episode=episode, kind__in=AUDIO_KINDS))
+    if not sounds:
+        raise MediaError("The episode has no processed sound any more: process its media, then make the clip again.")
+    audio = min(sounds, key=lambda r: AUDIO_KINDS.index(r.kind))
     audio_path = _copy(audio.storage_key, work / f"audio{Path(audio.storage_key).suffix or '.m4a'}")
     art_name = next((str(i.name) for i in (episode.artwork, episode.show.artwork) if i and i.name), "")
     art_path = _copy(art_name, work / f"art{Path(art_name).suffix}") if art_name else None

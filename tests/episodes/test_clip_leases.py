@@ -133,3 +133,11 @@ def test_only_the_lease_holder_renews_or_stores(clip: SoundbiteClip, tmp_path: P
     clips._store(second, output)
     clip.refresh_from_db()
     assert clip.state == State.SUCCEEDED and clip.storage_key and clip.byte_size == output.stat().st_size
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_clip_of_an_episode_without_sound_fails_with_a_reason(clip: SoundbiteClip) -> None:
+    clips.clip_render(clip_id=clip.pk, worker_id="host:1")  # its renditions are gone (e.g. the media was replaced)
+    clip.refresh_from_db()
+    assert clip.state == State.FAILED and clip.lease_expires_at is None
+    assert clip.error == "The episode has no processed sound any more: process its media, then make the clip again."
