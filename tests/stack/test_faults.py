@@ -249,6 +249,11 @@ def test_database_dropping_connections_mid_job_is_retried_not_corrupted(
     finally:
         admin.execute(f'ALTER DATABASE "{db["NAME"]}" ALLOW_CONNECTIONS true')
         admin.close()
+        # This process's pooled connections were terminated too: drop them, so the tests after this one
+        # start from fresh sessions instead of a pooled one the drill killed.
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
     assert state_of(job) == State.RUNNING, "the database dropped the worker's sessions mid-encode"
     gate.open()
     wait_final(job, workers, "w")

@@ -151,7 +151,7 @@ def _linked(article: Any) -> list[str]:
 ARTICLE_WHO = ["anon", "a", "b", "staff", "cms"]
 
 
-@pytest.mark.parametrize(("who", "status"), zip(ARTICLE_WHO, [401, 403, 403, 200, 200], strict=True))
+@pytest.mark.parametrize(("who", "status"), list(zip(ARTICLE_WHO, [401, 403, 403, 200, 200], strict=True)))
 def test_rewriting_an_article_record(api: Any, tokens: dict[str, str], media: dict[str, Any], who: str,
                                      status: int) -> None:  # fmt: skip
     article = _article_with_both_shows(media)
@@ -176,7 +176,7 @@ def test_emptying_an_articles_media(api: Any, tokens: dict[str, str], media: dic
     assert _linked(article) == left
 
 
-@pytest.mark.parametrize(("who", "status"), zip(ARTICLE_WHO, [401, 204, 403, 204, 204], strict=True))
+@pytest.mark.parametrize(("who", "status"), list(zip(ARTICLE_WHO, [401, 204, 403, 204, 204], strict=True)))
 def test_unlinking_show_as_media(api: Any, tokens: dict[str, str], media: dict[str, Any], who: str,
                                  status: int) -> None:  # fmt: skip
     article = _article_with_both_shows(media)
@@ -185,7 +185,7 @@ def test_unlinking_show_as_media(api: Any, tokens: dict[str, str], media: dict[s
     assert ("Energy week" in _linked(article)) == (status != 204)
 
 
-@pytest.mark.parametrize(("who", "status"), zip(ARTICLE_WHO, [401, 200, 403, 200, 200], strict=True))
+@pytest.mark.parametrize(("who", "status"), list(zip(ARTICLE_WHO, [401, 200, 403, 200, 200], strict=True)))
 def test_linking_and_placing_show_as_live_media(api: Any, tokens: dict[str, str], media: dict[str, Any], who: str,
                                                 status: int) -> None:  # fmt: skip
     article = _article_with_both_shows(media)
