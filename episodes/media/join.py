@@ -142,10 +142,10 @@ def images_argv(plan: Plan, posters: Path, poster_count: int, tiles: Path, *, ex
     return compile_run(outputs, exe)
 
 
-def _image_outputs(staging: Path, plan: Plan) -> list[OutputFile]:
+def _image_outputs(staging: Path, plan: Plan, written: float) -> list[OutputFile]:
     im = plan.images
     assert im is not None  # noqa: S101
-    (staging / "storyboard.vtt").write_text(storyboard_vtt(im, plan.duration, "storyboard.jpg"))
+    (staging / "storyboard.vtt").write_text(storyboard_vtt(im, written, "storyboard.jpg"))
     sprite = (im.tile_width * im.columns, im.tile_height * im.rows)
     return [
         describe(staging, "poster.jpg", "poster", "image/jpeg", width=im.poster_width, height=im.poster_height),
@@ -209,7 +209,9 @@ def join_chunks(
         _conform_peaks(staging, plan, config, stages)
         outputs = _describe_ladder(staging, plan)
         _make_images(plan, chunk_dirs, staging, config)
-        outputs += _image_outputs(staging, plan)
+        # The storyboard ends where the joined picture ends (as the whole-file encode's does), not at the header's
+        # duration: a variable-rate upload's last frame is longer than the constant-rate rungs' last frame.
+        outputs += _image_outputs(staging, plan, outputs[0].duration or plan.duration)
         loudness, gain = None, None
         if plan.has_audio and audio_dir is not None:
             tracks, _, m4a_track = aac_tracks(plan)
