@@ -6,7 +6,9 @@ to S3 with multipart); ``storage_fetch_to(key, path)`` downloads the same way.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
 from pathlib import Path, PurePosixPath
 
@@ -55,7 +57,19 @@ def storage_delete_prefix(prefix: str) -> int:
         deleted += 1
     for folder in folders:
         deleted += storage_delete_prefix(f"{prefix}/{folder}")
+    _remove_empty_folder(st, prefix)
     return deleted
+
+
+def _remove_empty_folder(st: Storage, prefix: str) -> None:
+    """On local disk a deleted run leaves its folders behind: remove the (now empty) folder too. Object stores
+    have no folders."""
+    try:
+        local = st.path(prefix)
+    except NotImplementedError:
+        return
+    with contextlib.suppress(OSError):  # not empty (a file written meanwhile) or gone already
+        os.rmdir(local)
 
 
 def sha256_of(path: Path) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.core.files import File
 
-from episodes.models import ProcessingJob, Rendition, Show, Status
+from episodes.models import ChunkPart, ProcessingJob, Rendition, Show, Status
 from episodes.services import processing
 from episodes.services.content import video_create
 from episodes.services.uploads import media_source_create
@@ -136,3 +136,66 @@ def test_hostile_uploads_fail_with_reasons_and_the_worker_carries_on_with_the_qu
     assert all(job.error and "\n" not in job.error for job in states[:2])
     assert worker.poll() is None, "the worker must survive hostile input"
     assert not Rendition.objects.filter(video__title__in=["Upload 0", "Upload 1"]).exists()
+
+
+@pytest.fixture
+def long_video(tmp_path: Path) -> Path:
+    """13 s of 640×480 (rungs 480p and 360p) with a tone: chunked in 6 s spans below."""
+    return make_clip(
+        tmp_path / "explainer.mp4",
+        "-f", "lavfi", "-i", "testsrc2=s=640x480:r=15:d=13",
+        "-f", "lavfi", "-i", "sine=f=330:d=13:sample_rate=48000",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+    )  # fmt: skip
+
+
+def test_a_fleet_of_one_finishes_a_chunked_video_after_its_only_worker_is_killed_mid_chunk(
+    settings: Any, show: Show, long_video: Path, workers: Workers, gate: FfmpegGate, media_storage: Path
+) -> None:
+    """The embedded default's shape (one worker; on the SQLite run, the file-system broker): the worker is
+    SIGKILLed while it holds a chunk, a worker is started again, and the sweeper hands it that chunk alone."""
+    chunking = {"MEDIA_CHUNK_AFTER_SECONDS": "8", "MEDIA_CHUNK_SECONDS": "6"}
+    settings.MEDIA_CHUNK_AFTER_SECONDS, settings.MEDIA_CHUNK_SECONDS = 8, 6
+    workers.env = {**workers.env, **chunking}
+    only = workers.start("only", env=gate.env)
+    video = video_create(show=show, title="Пояснення частинами", slug="chastynamy")
+    with long_video.open("rb") as fh:
+        source = media_source_create(owner=video, file=File(fh, name="explainer.mp4"), filename="explainer.mp4")
+    job = source.jobs.get()
+
+    def holding_a_chunk() -> bool:
+        return ChunkPart.objects.filter(job=job, kind="chunk", state="running").exists()
+
+    wait_for(holding_a_chunk, 90, lambda: f"a chunk to start:\n{workers.log_tail('only')}")
+    held = ChunkPart.objects.get(job=job, kind="chunk", state="running")
+    os.killpg(only.pid, signal.SIGKILL)
+    only.wait(timeout=10)
+    gate.open()
+    assert not Rendition.objects.filter(video=video).exists()  # nothing partial is visible
+
+    workers.start("restarted")
+
+    def finished() -> bool:
+        processing.jobs_sweep()  # beat's sweep: requeues the dead worker's chunk, keeps the job's lease alive
+        job.refresh_from_db()
+        return job.state in {ProcessingJob.State.SUCCEEDED, ProcessingJob.State.FAILED}
+
+    wait_for(finished, 240, lambda: f"job {job.pk}: {job.state}/{job.stage}\n{workers.log_tail('restarted')}")
+    assert job.state == ProcessingJob.State.SUCCEEDED, (job.error, job.error_detail)
+    assert job.attempts == 1  # the job was never restarted as a whole
+    held.refresh_from_db()
+    assert (held.state, held.tries) == ("done", 2)
+    parts = ChunkPart.objects.filter(job=job)
+    assert {p.kind for p in parts} == {"chunk", "sound", "join"} and parts.filter(kind="chunk").count() == 2
+    assert all(p.tries == 1 for p in parts.exclude(pk=held.pk))
+    video.refresh_from_db()
+    assert video.status == Status.READY
+    renditions = list(Rendition.objects.filter(video=video))
+    assert len({(r.kind, r.variant) for r in renditions}) == len(renditions)
+    assert {r.variant for r in renditions if r.kind == "video_mp4"} == {"480p", "360p"}
+    # The full ladder replaced the preview: one run's files stored, and the parts' work files are gone.
+    runs = {r.storage_key.split("/")[3] for r in renditions}
+    assert len(runs) == 1 and not next(iter(runs)).endswith("-preview")
+    stored = media_storage / "renditions" / "videos" / str(video.pk)
+    wait_for(lambda: {p.name for p in stored.iterdir()} == runs, 15, lambda: f"{list(stored.iterdir())} vs {runs}")
+    wait_for(lambda: not (media_storage / "work" / str(job.pk)).exists(), 15, "the parts' work files to go")
