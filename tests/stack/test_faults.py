@@ -223,7 +223,8 @@ def test_database_dropping_connections_mid_job_is_retried_not_corrupted(
     broker = redis_broker_url()
     purge(broker)
     settings.MEDIA_JOB_LEASE_SECONDS = 4  # heartbeat every second
-    workers.env = {**child_env(settings), **gate.env, "CELERY_BROKER_URL": broker}
+    # libpq names the worker's sessions, so the drill drops exactly those (not this test process's own).
+    workers.env = {**child_env(settings), **gate.env, "CELERY_BROKER_URL": broker, "PGAPPNAME": "drilled-worker"}
     workers.start("w")
     video = video_create(show=show, title="База блимнула", slug="db-blip")
     job = upload(video, busy_clip)
@@ -233,27 +234,20 @@ def test_database_dropping_connections_mid_job_is_retried_not_corrupted(
     import psycopg
 
     db = connection.settings_dict
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        own_pid = cursor.fetchone()[0]
     admin = psycopg.connect(host=db["HOST"] or "127.0.0.1", port=int(db["PORT"] or 5432), user=db["USER"] or "postgres",
                             dbname="postgres", autocommit=True)  # fmt: skip
     try:
         admin.execute(f'ALTER DATABASE "{db["NAME"]}" ALLOW_CONNECTIONS false')
         killed = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
-            (db["NAME"], own_pid),
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND application_name = %s",
+            (db["NAME"], "drilled-worker"),
         ).fetchone()
         assert killed is not None and killed[0] >= 1
         time.sleep(2.5)
     finally:
         admin.execute(f'ALTER DATABASE "{db["NAME"]}" ALLOW_CONNECTIONS true')
         admin.close()
-        # This process's pooled connections were terminated too: drop them, so the tests after this one
-        # start from fresh sessions instead of a pooled one the drill killed.
-        connection.close()
-        if hasattr(connection, "close_pool"):
-            connection.close_pool()
     assert state_of(job) == State.RUNNING, "the database dropped the worker's sessions mid-encode"
     gate.open()
     wait_final(job, workers, "w")
@@ -266,7 +260,9 @@ def test_database_dropping_connections_mid_job_is_retried_not_corrupted(
     assert len({(r.kind, r.variant) for r in renditions}) == len(renditions)
     runs = {r.storage_key.split("/")[3] for r in renditions}
     assert {p.name for p in (media_storage / "renditions" / "videos" / str(video.pk)).iterdir()} == runs
+    # The worker logs "job succeeded" just after the swap's commit that wait_final saw.
+    wait_for(lambda: "job succeeded" in {line["message"] for line in job_lines(workers, "w", job)}, 15,
+             lambda: f"the worker to log the job's success:\n{workers.log_tail('w')}")  # fmt: skip
     messages = {line["message"] for line in job_lines(workers, "w", job)}
     assert "heartbeat failed; will retry" in messages  # the lease thread rode it out
     assert "database unavailable; retrying" in messages  # the swap reconnected instead of failing the job
-    assert "job succeeded" in messages
