@@ -19,13 +19,8 @@ from pathlib import Path
 import av
 import pytest
 
-from episodes.media import TagMeta, probe, process_video
-from episodes.media.chunks import chunk_spans, encode_chunk
-from episodes.media.join import encode_programme_audio, join_chunks
-from episodes.media.plan import plan
-
 from .conftest import SPEECH, Clips, ffmpeg
-from .test_chunks import CONFIG, audio_samples, video_packets
+from .test_chunks import CONFIG, audio_samples, encode_both_ways, video_packets
 
 SECONDS = 7
 B_FRAMES = ("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p")
@@ -56,20 +51,7 @@ def make(kind: str, clips: Clips, folder: Path) -> Path:
 def sides(request: pytest.FixtureRequest, clips: Clips, tmp_path_factory: pytest.TempPathFactory) -> tuple:
     root = tmp_path_factory.mktemp(f"chunked-{request.param}")
     source = make(request.param, clips, root)
-    info = probe(source, CONFIG)
-    p = plan(info, CONFIG)
-    process_video(source, root / "whole", TagMeta(title="t"), CONFIG, probed=info)
-    spans = chunk_spans(p, 2)
-    work = root / "parts"
-    dirs = []
-    for span in spans:
-        dirs.append(work / f"c{span.index:03d}")
-        encode_chunk(p, span, dirs[-1], CONFIG)
-    sound = None
-    if p.has_audio:
-        sound = work / "sound"
-        encode_programme_audio(p, sound, CONFIG)
-    join_chunks(p, info, dirs, sound, root / "chunked", TagMeta(title="t"), CONFIG)
+    p, spans = encode_both_ways(source, root)
     return request.param, p, spans, root / "whole", root / "chunked", source
 
 

@@ -14,7 +14,7 @@ import av
 import pytest
 
 from episodes.media import MediaConfig, TagMeta, probe, process_video
-from episodes.media.chunks import boundary_step, chunk_encode_argv, chunk_spans, encode_chunk
+from episodes.media.chunks import ChunkSpan, boundary_step, chunk_encode_argv, chunk_spans, encode_chunk
 from episodes.media.join import encode_programme_audio, join_chunks
 from episodes.media.plan import ImagePlan, Plan, plan
 
@@ -46,10 +46,8 @@ def audio_samples(path: Path) -> int:
         return sum(frame.samples for frame in container.decode(audio=0))
 
 
-@pytest.fixture(scope="module")
-def encodes(clips: Clips, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, tuple]:
-    source = clips.video("chunky.mp4", size="640x480", rate=15, seconds=9)
-    root = tmp_path_factory.mktemp("chunked")
+def encode_both_ways(source: Path, root: Path) -> tuple[Plan, tuple[ChunkSpan, ...]]:
+    """``root/whole``: the whole-file encode; ``root/chunked``: 2 s chunks, the programme's sound, the join."""
     info = probe(source, CONFIG)
     p = plan(info, CONFIG)
     process_video(source, root / "whole", TagMeta(title="t"), CONFIG, probed=info)
@@ -59,8 +57,19 @@ def encodes(clips: Clips, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     for span in spans:
         dirs.append(work / f"c{span.index:03d}")
         encode_chunk(p, span, dirs[-1], CONFIG)
-    encode_programme_audio(p, work / "sound", CONFIG)
-    join_chunks(p, info, dirs, work / "sound", root / "chunked", TagMeta(title="t"), CONFIG)
+    sound = None
+    if p.has_audio:
+        sound = work / "sound"
+        encode_programme_audio(p, sound, CONFIG)
+    join_chunks(p, info, dirs, sound, root / "chunked", TagMeta(title="t"), CONFIG)
+    return p, spans
+
+
+@pytest.fixture(scope="module")
+def encodes(clips: Clips, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, tuple]:
+    source = clips.video("chunky.mp4", size="640x480", rate=15, seconds=9)
+    root = tmp_path_factory.mktemp("chunked")
+    _, spans = encode_both_ways(source, root)
     return root / "whole", root / "chunked", spans
 
 
