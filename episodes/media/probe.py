@@ -136,8 +136,9 @@ def _sniff(path: Path) -> str | None:
         return "svg_pipe"
     if stripped[:5].lower() in (b"<!doc", b"<html") or stripped.startswith(b"<?xml"):
         return "html/xml text"
-    text = head.decode("utf-8", errors="ignore")
-    if head and len(text.encode()) >= len(head) - 3 and all(c.isprintable() or c in "\t\r\n" for c in text):
+    body = head.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark (Windows editors write one) is not text
+    text = body.decode("utf-8", errors="ignore")
+    if body and len(text.encode()) >= len(body) - 3 and all(c.isprintable() or c in "\t\r\n" for c in text):
         return "text"
     return None
 
@@ -174,6 +175,10 @@ def _unreadable(path: Path, size: int, report: dict[str, Any]) -> ProbeResult:
     detected = report.get("detected")
     if detected in (None, "bin", "tty"):  # guesses from the file name, not the content: look at the bytes
         detected = _sniff(path) or detected
+    elif detected in _SUBTITLES and _sniff(path) != "text":
+        # ffmpeg's text-subtitle probes give a low score to binary noise too (1 random file in a few hundred
+        # "is" MicroDVD): a subtitle file is text, so random bytes are just not a media file.
+        detected = None
     message = str(report.get("message", ""))
     if detected in ("hls", "hls playlist"):
         reason = f"This is a streaming playlist (HLS), not a media file. Upload the {_ACCEPTED} itself."

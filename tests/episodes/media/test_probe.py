@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -62,6 +63,14 @@ SVG = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" he
         ("logo.mp3", SVG.encode(), "This is a picture (SVG), not a recording."),
         ("input.bin", os.urandom(20_000), "This is not a media file we can read."),
         ("captions.mp3", b"1\n00:00:01,000 --> 00:00:02,000\nHello\n\n" * 20, "This is a subtitle or transcript"),
+        # Saved by a Windows editor: a byte order mark first.
+        (
+            "bom.mp3",
+            ("\ufeff" + "1\n00:00:01,000 --> 00:00:02,000\nПривіт\n\n" * 20).encode(),
+            "This is a subtitle or transcript",
+        ),
+        # Noise that ffmpeg's lyrics (LRC) probe scores as a match: binary is never called a subtitle file.
+        ("noise.mp3", random.Random(131).randbytes(20_000), "This is not a media file we can read."),
     ],
 )
 def test_rejections_say_what_the_file_is_in_a_producers_words(
