@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from episodes.api.base import TOKEN
@@ -74,19 +74,19 @@ def _out(job: ImportJob) -> ImportOut:
 
 
 @router.post("", response={201: ImportOut, **ERRORS})
-def import_from_url(request: HttpRequest, payload: ImportIn) -> tuple[int, ImportOut]:
+def import_from_url(request: HttpRequest, payload: ImportIn) -> Status[ImportOut]:
     require_staff(request_user(request))
-    return 201, _out(import_create(url=payload.url, show=_show(payload.show)))
+    return Status(201, _out(import_create(url=payload.url, show=_show(payload.show))))
 
 
 @router.post("/upload", response={201: ImportOut, **ERRORS})
 def import_from_file(
     request: HttpRequest, file: File[UploadedFile], show: Form[str | None] = None
-) -> tuple[int, ImportOut]:
+) -> Status[ImportOut]:
     require_staff(request_user(request))
     if (file.size or 0) > settings.IMPORT_MAX_FEED_BYTES:
         raise InvalidInput("The document is too large.", fields={"file": ["Too large."]})
-    return 201, _out(import_create(document=file.read(), show=_show(show)))
+    return Status(201, _out(import_create(document=file.read(), show=_show(show))))
 
 
 @router.get("/{int:job_id}", response={200: ImportOut, **ERRORS})
