@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from support import ROOT, Gunicorn, http_get
+from support import BENCH_KEY, ROOT, Gunicorn, http_get
 
 BLOCK = os.urandom(1024 * 1024)
 
@@ -159,7 +159,7 @@ def main() -> None:
         seed()
         return
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": "bench", "DEBUG": "0", "LOG_LEVEL": "WARNING",
+        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": BENCH_KEY, "DEBUG": "0", "LOG_LEVEL": "WARNING",
                "MEDIA_ROOT": f"{tmp}/media", "MEDIA_WORK_DIR": f"{tmp}/work", "DJANGO_SETTINGS_MODULE":
                "media_hub.settings", "MEDIA_MAX_UPLOAD_BYTES": str(8 * 1024**3)}  # fmt: skip
         env = {k: v for k, v in env.items() if not k.startswith(("S3_", "DATABASE_URL"))}

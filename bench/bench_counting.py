@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from support import ROOT, Gunicorn, http_get
+from support import BENCH_KEY, ROOT, Gunicorn, http_get
 
 APP = "Overcast/3.0 (+http://overcast.fm/; iOS podcast app)"
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -141,7 +141,7 @@ def main() -> None:
         record(args.record)
         return
     with tempfile.TemporaryDirectory(prefix="bench-counting-") as tmp:
-        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": "bench", "DEBUG": "0", "LOG_LEVEL": "WARNING",
+        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": BENCH_KEY, "DEBUG": "0", "LOG_LEVEL": "WARNING",
                "MEDIA_ROOT": f"{tmp}/media", "MEDIA_WORK_DIR": f"{tmp}/work",
                "DJANGO_SETTINGS_MODULE": "media_hub.settings"}  # fmt: skip
         env = {k: v for k, v in env.items() if not k.startswith(("S3_", "DATABASE_URL", "CELERY_BROKER_URL"))}

@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from support import ROOT, Gunicorn, http_get, loadavg
+from support import BENCH_KEY, ROOT, Gunicorn, http_get, loadavg
 
 SLUG = "ukraina-tyzhden"
 STATIC_NAME = "bench/feed.xml"
@@ -288,7 +288,7 @@ def main() -> None:
         cold(args.repeat, args.cold)
         return
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
-        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": "bench", "DEBUG": "0", "LOG_LEVEL": "WARNING",
+        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": BENCH_KEY, "DEBUG": "0", "LOG_LEVEL": "WARNING",
                "MEDIA_ROOT": f"{tmp}/media", "MEDIA_WORK_DIR": f"{tmp}/work", "PUBLIC_BASE_URL":
                "https://news.example.com", "DJANGO_SETTINGS_MODULE": "media_hub.settings"}  # fmt: skip
         env = {k: v for k, v in env.items() if not k.startswith(("S3_", "DATABASE_URL", "WEBSUB_"))}

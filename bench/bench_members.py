@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench_feed import SLUG, seed
-from support import ROOT, Gunicorn, http_get, loadavg
+from support import BENCH_KEY, ROOT, Gunicorn, http_get, loadavg
 
 
 def seed_members(episodes: int, members: int, tokens_file: str) -> None:
@@ -97,7 +97,7 @@ def main() -> None:
         seed_members(int(args.seed[0]), int(args.seed[1]), args.seed[2])
         return
     with tempfile.TemporaryDirectory(prefix="bench-members-") as tmp:
-        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": "bench", "DEBUG": "0", "LOG_LEVEL": "WARNING",
+        env = {**os.environ, "MEDIA_HUB_VAR_DIR": tmp, "SECRET_KEY": BENCH_KEY, "DEBUG": "0", "LOG_LEVEL": "WARNING",
                "MEDIA_ROOT": f"{tmp}/media", "MEDIA_WORK_DIR": f"{tmp}/work", "PUBLIC_BASE_URL":
                "https://news.example.com", "DJANGO_SETTINGS_MODULE": "media_hub.settings"}  # fmt: skip
         env = {k: v for k, v in env.items() if not k.startswith(("S3_", "DATABASE_URL", "WEBSUB_"))}

@@ -12,6 +12,7 @@ import http.client
 import multiprocessing
 import os
 import resource
+import secrets
 import socket
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
+# The settings refuse a SECRET_KEY under 32 characters; a bench's throwaway deployment gets a fresh one per run.
+BENCH_KEY = secrets.token_urlsafe(48)
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -109,11 +109,25 @@ def member_rotate_token(*, external_id: str) -> Member:
     return member
 
 
+# Standard SQL quoting, the same on PostgreSQL and SQLite (the two databases Media Hub runs on).
+ACTIVE_MEMBER_SQL = 'SELECT "id" FROM "members_member" WHERE "token" = %s AND "active" = %s'
+
+
 def active_member(token: str) -> Member | None:
-    """The active member whose token this is, read from the database on every call (revocation is immediate)."""
+    """The active member whose token this is, read from the database on every call (revocation is immediate).
+
+    Every member request (feed, media, HLS segment) asks this, so it is one plain query on the token's unique
+    index, not an ORM query compiled each time: compiling it was most of what a warm member feed cost beyond the
+    public feed (bench/bench_members.py). The member comes back with only ``pk`` and ``token`` loaded.
+    """
     if len(token) != TOKEN_LENGTH:
         return None
-    return Member.objects.filter(token=token, active=True).only("pk", "token").first()
+    with connection.cursor() as cursor:
+        cursor.execute(ACTIVE_MEMBER_SQL, [token, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Member.from_db(DEFAULT_DB_ALIAS, ["id", "token"], [row[0], token])
 
 
 # --- where tokens are used -------------------------------------------------------------------------------------
