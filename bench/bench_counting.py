@@ -49,13 +49,15 @@ def seed() -> int:
 
     from episodes.models import Episode, Status
     from episodes.services.content import episode_create, episode_publish, show_create
+    from tests.conftest import cover_art
     from tests.feeds.factories import add_rendition, media_bytes
 
     call_command("migrate", verbosity=0)
     existing = Episode.objects.filter(slug="bench-e1").first()
     if existing is not None:
         return existing.pk
-    show = show_create(title="Bench", slug="bench-counting", description="Benchmark show.", categories=[["News"]])
+    show = show_create(title="Bench", slug="bench-counting", description="Benchmark show.", categories=[["News"]],
+                       artwork=cover_art())  # fmt: skip
     episode = episode_create(show=show, title="E1", slug="bench-e1")
     add_rendition(episode, "audio_mp3", content=media_bytes(SIZE, 1), duration=SIZE * 8 / 128_000, bitrate=128_000)
     Episode.objects.filter(pk=episode.pk).update(status=Status.READY)
