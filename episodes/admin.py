@@ -213,6 +213,7 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
     form = MediaUploadForm
     actions = ["publish_now", "unpublish", "reprocess"]
     change_form_template = "studio/change_form.html"
+    change_list_template = "studio/change_list.html"
     exclude = ["publish_when_ready", "publish_problem"]  # set by the studio's publish buttons, shown in its panel
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -239,6 +240,8 @@ class PublishingAdmin(ShowScoped, admin.ModelAdmin):
             return wrap(lambda request, **kw: view(request, self, **kw))
 
         studio = [
+            path("studio/calendar/", wrap(lambda request: studio_views.calendar_view(request, self)),
+                 name=f"episodes_{name}_studio_calendar"),
             path("<path:pk>/studio/status.json", bind(studio_views.status_view), name=f"episodes_{name}_studio_status"),
             path("<path:pk>/studio/publish/", bind(studio_views.publish_view), name=f"episodes_{name}_studio_publish"),
             path("<path:pk>/studio/transcripts/", bind(studio_views.transcript_view),

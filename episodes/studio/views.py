@@ -243,3 +243,48 @@ def hls_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: str, 
     response = FileResponse(default_storage.open(key, "rb"), content_type=HLS_TYPES[suffix])
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+def calendar_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> HttpResponse:
+    """The publishing calendar (``?month=YYYY-MM``): every show the user may see, episodes and videos together;
+    a constant number of queries whatever the month holds."""
+    from django.template.response import TemplateResponse
+    from django.utils import timezone
+
+    from episodes.models import Status
+
+    from .calendar import month_from_param, month_weeks, place_entries, shift_month, utc_bounds
+
+    now = timezone.now()
+    this_month = timezone.localdate(now).replace(day=1)
+    first = month_from_param(request.GET.get("month", ""), today=this_month)
+    if first is None:
+        messages.error(request, "Write the month as YYYY-MM (years 2000–2100); this month is shown instead.")
+        first = this_month
+    weeks = month_weeks(first)
+    start, end = utc_bounds(weeks)
+    site = model_admin.admin_site
+    placed: list[Episode | Video] = []
+    waiting: list[Episode | Video] = []
+    for model in (Episode, Video):
+        # The admin's own queryset: a producer sees only their shows' items, staff everything.
+        qs = site._registry[model].get_queryset(request).select_related("show").prefetch_related(None)
+        placed += qs.filter(status=Status.PUBLISHED, publish_at__gte=start, publish_at__lt=end)
+        waiting += qs.filter(publish_when_ready=True).exclude(status=Status.PUBLISHED).order_by("-id")[:50]
+    days = place_entries(placed, weeks, now=now)
+    context = {
+        **site.each_context(request),
+        "title": f"Publishing calendar: {first:%B %Y}",
+        "opts": model_admin.model._meta,
+        "month": first,
+        "weeks": [[(day, days.get(day, [])) for day in week] for week in weeks],
+        "today": timezone.localdate(now),
+        "previous": f"{shift_month(first, -1):%Y-%m}",
+        "next": f"{shift_month(first, 1):%Y-%m}",
+        "this_month": f"{this_month:%Y-%m}",
+        "scheduled": sum(
+            e.state == "scheduled" for day, entries in days.items() if day.month == first.month for e in entries
+        ),
+        "waiting": [(item, change_url(item)) for item in waiting],
+    }
+    return TemplateResponse(request, "studio/calendar.html", context)

@@ -375,3 +375,44 @@ def test_the_waveform_of_a_3_hour_episode_draws_and_zooms_without_stalling(
     assert "3:00:00" in info
     assert len(body) < 1_500_000
     assert max(timings) < 250, timings  # each zoom step redraws in well under a frame budget of a click
+
+
+def test_a_producer_schedules_on_the_edit_page_and_finds_it_on_the_publishing_calendar(
+    web_server: Server,  # noqa: F811 - the imported fixture
+    browser: Any,
+    show: Show,
+    ready_episode: Episode,
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from episodes.services.content import show_update
+
+    show_update(show=show, time_zone="Europe/Kyiv")
+    a = User.objects.create_user("producer_a", password="pw-a-123456")
+    show.members.add(a)
+    page = _login(browser, web_server, "producer_a", "pw-a-123456")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{web_server.base_url}/admin/episodes/episode/{ready_episode.pk}/change/")
+    page.fill("#id_day", "2031-03-01")
+    page.fill("#id_at", "09:30")
+    page.click("button[name=action][value=schedule]")
+    page.wait_for_selector("text=(live 2031-03-01")
+    ready_episode.refresh_from_db()
+    assert ready_episode.publish_at == datetime(2031, 3, 1, 9, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
+
+    page.click("a:text-is('Calendar')")
+    page.wait_for_url("**/studio/calendar/?month=2031-03")
+    assert page.locator(".studio-calendar-grid caption").inner_text() == "March 2031"
+    entry = page.locator("td li", has_text=ready_episode.title)
+    assert entry.count() == 1
+    assert entry.locator("xpath=ancestor::td").locator(".day").inner_text().startswith("1")
+    text = entry.inner_text()
+    assert "09:30 EET" in text and "Scheduled" in text and "Ukraine Insights" in text, text
+    page.screenshot(path=str(SHOTS / "10-publishing-calendar.png"), full_page=True)
+    page.focus("a[rel=next]")  # the month links work from the keyboard
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/studio/calendar/?month=2031-04")
+    assert page.locator("td li", has_text=ready_episode.title).count() == 0
+    assert not errors, errors
