@@ -146,8 +146,8 @@ def test_uploading_in_the_admin_queues_processing(staff_client: Client, episode:
 def test_credits_pick_group_and_role_from_the_podcast_taxonomy(staff_client: Client, episode: Episode) -> None:
     from django import forms
 
-    from episodes.admin import CreditForm
     from episodes.models import EpisodePerson, Person
+    from episodes.studio.forms import CreditForm
 
     html = staff_client.get(reverse("admin:episodes_episode_change", args=[episode.pk])).content.decode()
     # Selects, not free text: every group, and each role under its group.
