@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.urls import reverse
-
 from episodes.models import Episode, Video
+
+from .views import change_url
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -43,11 +43,7 @@ class CalendarEntry:
 
     @property
     def url(self) -> str:
-        return admin_change_url(self.item)
-
-
-def admin_change_url(item: Episode | Video) -> str:
-    return reverse(f"admin:episodes_{item._meta.model_name}_change", args=[item.pk])
+        return change_url(self.item)
 
 
 def month_from_param(value: str, *, today: date) -> date | None:
