@@ -130,7 +130,7 @@ def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subproces
                     "--without-heartbeat",
                 ],  # fmt: skip
                 cwd=ROOT,
-                env=env,
+                env={**env, "LOG_LEVEL": "INFO"},  # Celery's "ready." line is logged at INFO
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -141,7 +141,10 @@ def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subproces
         if all(" ready." in (logs / f"worker-{i}.log").read_text(errors="replace") for i in range(count)):
             return procs
         time.sleep(0.1)
-    raise SystemExit("workers did not start")
+    for proc in procs:  # never leave a worker behind: it would take the next run's messages
+        proc.terminate()
+        proc.wait(timeout=30)
+    raise SystemExit(f"workers did not start (logs in {logs})")
 
 
 def main() -> None:
