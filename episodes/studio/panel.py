@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
@@ -50,6 +51,9 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
     storyboard_vtt = first(Rendition.Kind.STORYBOARD_VTT)
     name = item._meta.model_name
     status = status_payload(item)
+    # Publishing times as the producer set them: in the show's time zone (Django's date filters would show UTC).
+    local = item.publish_at.astimezone(ZoneInfo(item.show.time_zone)) if item.publish_at else None
+    calendar_url = reverse(f"admin:episodes_{name}_studio_calendar") + (f"?month={local:%Y-%m}" if local else "")
     return {
         "item": item,
         "noun": item._meta.verbose_name,
@@ -64,6 +68,8 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
         "publish_form": PublishForm(),
         "transcript_form": TranscriptForm(),
         "time_zone": item.show.time_zone,
+        "publish_at_label": f"{local:%Y-%m-%d %H:%M} {local.tzname()}" if local else "",
+        "calendar_url": calendar_url,
         "renditions": [{"r": r, "url": _file_url(item, r)} for r in renditions],
         "transcripts": [
             {

@@ -398,7 +398,7 @@ def test_a_producer_schedules_on_the_edit_page_and_finds_it_on_the_publishing_ca
     page.fill("#id_day", "2031-03-01")
     page.fill("#id_at", "09:30")
     page.click("button[name=action][value=schedule]")
-    page.wait_for_selector("text=(live 2031-03-01")
+    page.wait_for_selector("text=(live 2031-03-01 09:30 EET)")  # in the show's zone, as the producer set it
     ready_episode.refresh_from_db()
     assert ready_episode.publish_at == datetime(2031, 3, 1, 9, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
 

@@ -134,11 +134,12 @@ def test_the_calendar_costs_the_same_queries_for_3_or_30_items(
 
 
 def test_lists_and_edit_pages_link_to_the_calendar(client: Client, producers: dict[str, User], show: Show) -> None:
-    episode = published(show, "Тиждень 8", datetime(2031, 3, 1, 7, 30, tzinfo=UTC))
+    content.show_update(show=show, time_zone="Europe/Kyiv")
+    episode = published(show, "Тиждень 8", datetime(2031, 2, 28, 22, 30, tzinfo=UTC))  # 00:30 on 1 March in Kyiv
     client.force_login(producers["a"])
     calendar_url = reverse("admin:episodes_episode_studio_calendar")
     assert calendar_url in client.get(reverse("admin:episodes_episode_changelist")).content.decode()
     assert reverse("admin:episodes_video_studio_calendar") in client.get(
         reverse("admin:episodes_video_changelist")).content.decode()  # fmt: skip
     edit = client.get(reverse("admin:episodes_episode_change", args=[episode.pk])).content.decode()
-    assert f"{calendar_url}?month=2031-03" in edit
+    assert f"{calendar_url}?month=2031-03" in edit and "(live 2031-03-01 00:30 EET)" in edit
