@@ -38,12 +38,21 @@ class CalendarEntry:
 
     @property
     def time_label(self) -> str:
-        """``09:30 EET``: formatted here, because the template's date filters would turn it into UTC first."""
-        return f"{self.local:%H:%M} {self.local.tzname()}"
+        return zone_label(self.local, "%H:%M")
 
     @property
     def url(self) -> str:
         return change_url(self.item)
+
+
+def local_publish_at(item: Episode | Video) -> datetime | None:
+    """``publish_at`` in the item's show's time zone: the time the producer set (None when it has none)."""
+    return item.publish_at.astimezone(ZoneInfo(item.show.time_zone)) if item.publish_at else None
+
+
+def zone_label(local: datetime, fmt: str) -> str:
+    """``09:30 EET``: formatted here, because the templates' date filters would turn it into UTC first."""
+    return f"{local.strftime(fmt)} {local.tzname()}"
 
 
 def month_from_param(value: str, *, today: date) -> date | None:
@@ -83,11 +92,9 @@ def place_entries(
     shown = {day for week in weeks for day in week}
     days: dict[date, list[CalendarEntry]] = defaultdict(list)
     for item in items:
-        if item.publish_at is None:
-            continue
-        local = item.publish_at.astimezone(ZoneInfo(item.show.time_zone))
-        if local.date() in shown:
-            state = "scheduled" if item.publish_at > now else "live"
+        local = local_publish_at(item)
+        if local is not None and local.date() in shown:
+            state = "scheduled" if local > now else "live"
             days[local.date()].append(CalendarEntry(item, local, state))
     for entries in days.values():
         entries.sort(key=lambda e: (e.item.publish_at, e.kind, e.item.pk))

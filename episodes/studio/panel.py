@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
 from episodes.models import Episode, Rendition, Video
 from episodes.services.readiness import Check, live_checks, media_duration
 
+from .calendar import local_publish_at, zone_label
 from .clips import clips_context
 from .views import PublishForm, TranscriptForm, status_payload
 
@@ -51,8 +51,7 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
     storyboard_vtt = first(Rendition.Kind.STORYBOARD_VTT)
     name = item._meta.model_name
     status = status_payload(item)
-    # Publishing times as the producer set them: in the show's time zone (Django's date filters would show UTC).
-    local = item.publish_at.astimezone(ZoneInfo(item.show.time_zone)) if item.publish_at else None
+    local = local_publish_at(item)  # as the producer set it: in the show's time zone
     calendar_url = reverse(f"admin:episodes_{name}_studio_calendar") + (f"?month={local:%Y-%m}" if local else "")
     return {
         "item": item,
@@ -68,7 +67,7 @@ def panel_context(item: Episode | Video) -> dict[str, Any]:
         "publish_form": PublishForm(),
         "transcript_form": TranscriptForm(),
         "time_zone": item.show.time_zone,
-        "publish_at_label": f"{local:%Y-%m-%d %H:%M} {local.tzname()}" if local else "",
+        "publish_at_label": zone_label(local, "%Y-%m-%d %H:%M") if local else "",
         "calendar_url": calendar_url,
         "renditions": [{"r": r, "url": _file_url(item, r)} for r in renditions],
         "transcripts": [

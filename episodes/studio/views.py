@@ -256,7 +256,8 @@ def calendar_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> H
     from .calendar import month_from_param, month_weeks, place_entries, shift_month, utc_bounds
 
     now = timezone.now()
-    this_month = timezone.localdate(now).replace(day=1)
+    today = timezone.localdate(now)
+    this_month = today.replace(day=1)
     first = month_from_param(request.GET.get("month", ""), today=this_month)
     if first is None:
         messages.error(request, "Write the month as YYYY-MM (years 2000–2100); this month is shown instead.")
@@ -278,7 +279,7 @@ def calendar_view(request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> H
         "opts": model_admin.model._meta,
         "month": first,
         "weeks": [[(day, days.get(day, [])) for day in week] for week in weeks],
-        "today": timezone.localdate(now),
+        "today": today,
         "previous": f"{shift_month(first, -1):%Y-%m}",
         "next": f"{shift_month(first, 1):%Y-%m}",
         "this_month": f"{this_month:%Y-%m}",
